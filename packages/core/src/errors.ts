@@ -1,0 +1,59 @@
+// The one error class of knex-scopes. Ground floor: imports nothing.
+
+/** Every reason knex-scopes refuses something. */
+export type ScopeErrorCode =
+  | 'SCOPE_MISSING'
+  | 'SCOPE_MISMATCH'
+  | 'INVALID_SCOPE_VALUE'
+  | 'INVALID_SNAPSHOT'
+  | 'INVALID_DEFINITION'
+  | 'AMBIGUOUS_INSERT'
+  | 'CROSS_SCOPE_WRITE'
+  | 'RAW_SQL_REFUSED'
+  | 'UNSUPPORTED_QUERY'
+  | 'UNSUPPORTED_KNEX_VERSION';
+
+/** Structured fields a ScopeError may carry, beside its code. */
+export interface ScopeErrorDetails {
+  /** The dimensions concerned (missing ones for SCOPE_MISSING), in declaration order. */
+  readonly dimensions?: readonly string[];
+  /** The scoped table concerned. */
+  readonly table?: string;
+  /** The column concerned (a tenant column or a path key). */
+  readonly column?: string;
+  /** The SQL that was refused, when there is one. */
+  readonly sql?: string;
+  /** The offending value, for INVALID_SCOPE_VALUE (kept as given). */
+  readonly value?: unknown;
+}
+
+// Brand shared by every copy of the package in a process, so `isScopeError` works across copies.
+const BRAND: unique symbol = Symbol.for('knex-scopes.ScopeError');
+
+export class ScopeError extends Error implements ScopeErrorDetails {
+  readonly code: ScopeErrorCode;
+  readonly dimensions?: readonly string[];
+  readonly table?: string;
+  readonly column?: string;
+  readonly sql?: string;
+  readonly value?: unknown;
+
+  constructor(code: ScopeErrorCode, message: string, details: ScopeErrorDetails = {}) {
+    super(message);
+    this.name = 'ScopeError';
+    this.code = code;
+    if (details.dimensions !== undefined) this.dimensions = Object.freeze([...details.dimensions]);
+    if (details.table !== undefined) this.table = details.table;
+    if (details.column !== undefined) this.column = details.column;
+    if (details.sql !== undefined) this.sql = details.sql;
+    if ('value' in details) this.value = details.value;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+}
+
+/** True for a ScopeError from any copy of the package, optionally with the given code. */
+export function isScopeError(error: unknown, code?: ScopeErrorCode): error is ScopeError {
+  if (typeof error !== 'object' || error === null) return false;
+  if ((error as Record<symbol, unknown>)[BRAND] !== true) return false;
+  return code === undefined || (error as ScopeError).code === code;
+}
