@@ -11,7 +11,11 @@ export type ScopeErrorCode =
   | 'CROSS_SCOPE_WRITE'
   | 'RAW_SQL_REFUSED'
   | 'UNSUPPORTED_QUERY'
-  | 'UNSUPPORTED_KNEX_VERSION';
+  | 'UNSUPPORTED_KNEX_VERSION'
+  | 'TENANT_KEY_MISSING'
+  | 'TENANT_KEY_INVALID'
+  | 'TENANT_NOT_FOUND'
+  | 'MIDDLEWARE_ORDER';
 
 /** Structured fields a ScopeError may carry, beside its code. */
 export interface ScopeErrorDetails {
