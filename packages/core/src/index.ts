@@ -1,5 +1,12 @@
+export type { Scopes, ScopesOptions } from './define-scopes';
+export { defineScopes } from './define-scopes';
+export type { BypassReason, ScopeEvent } from './diagnostics';
+export { CHANNELS } from './diagnostics';
 export type { ScopeErrorCode, ScopeErrorDetails } from './errors';
 export { isScopeError, ScopeError } from './errors';
+export type { Mode } from './knex/compile-run';
+export { trustRaw } from './knex/raw-policy';
+export { SUPPORTED_KNEX_RANGE } from './knex/version-guard';
 export type { ScopedResult, ScopeSnapshot, ScopeState } from './scope-state';
 export {
   bindScope,
@@ -23,3 +30,4 @@ export type {
   ScopeValues,
 } from './scope-values';
 export { ALL, keysEqual, normalizeScopeValue, scopeValueIncludes } from './scope-values';
+export type { DimensionPath, DimensionRule, TableDeclaration, TablePolicy } from './table-paths';

@@ -1,0 +1,90 @@
+// defineScopes(): the app's declaration of its scoped tables, compiled once, and wrap(knex).
+import type { Knex } from 'knex';
+import type { EventSink, ScopeEvent } from './diagnostics';
+import { ScopeError } from './errors';
+import type { Mode, ScopedPolicy } from './knex/compile-run';
+import type { ClientLike } from './knex/knex-internals';
+import { makeScopedClientClass, POLICY } from './knex/scoped-client';
+import { TableMatcher } from './knex/table-names';
+import { assertSupportedKnex } from './knex/version-guard';
+import type { DimensionName } from './scope-values';
+import { compileTablePolicies, type TableDeclaration, type TablePolicy } from './table-paths';
+import './knex/builder-types';
+
+export interface ScopesOptions<Tables extends string = string> {
+  /** Table name → dimension → column (`'tenant_id'`) or FK path (`'page_id -> pages.tenant_id'`). */
+  readonly tables: { readonly [T in Tables]: TableDeclaration<DimensionName> };
+  /** `'enforce'` (default) refuses; `'report'` lets violating queries run and reports them. */
+  readonly mode?: Mode;
+  /** Called for every violation (report mode) and refusal (enforce mode). */
+  readonly onViolation?: (event: ScopeEvent) => void;
+  /** Called for every query that ran with protection lifted (scopesDisabled, ALL, trustRaw). */
+  readonly onBypass?: (event: ScopeEvent) => void;
+}
+
+export interface Scopes<Tables extends string = string> {
+  /** The declared tables, validated. */
+  readonly tables: ReadonlyMap<Tables, TablePolicy>;
+  readonly mode: Mode;
+  /**
+   * A scoped instance sharing `knex`'s connection pool. Everything built from it, its
+   * transactions and ORMs bound to it are filtered; `knex` itself stays unscoped (migrations,
+   * seeds). Destroying either instance closes the shared pool.
+   */
+  wrap<K extends Knex>(knex: K): K;
+}
+
+type KnexWithClient = Knex & { client: ClientLike & { constructor: new (...args: never[]) => ClientLike } };
+
+export function defineScopes<Tables extends string>(options: ScopesOptions<Tables>): Scopes<Tables> {
+  if (typeof options !== 'object' || options === null) {
+    throw new ScopeError(
+      'INVALID_DEFINITION',
+      'defineScopes() takes an options object: defineScopes({ tables: { … } }).',
+    );
+  }
+  const mode = options.mode ?? 'enforce';
+  if (mode !== 'enforce' && mode !== 'report') {
+    throw new ScopeError(
+      'INVALID_DEFINITION',
+      `defineScopes: mode must be 'enforce' or 'report', got ${JSON.stringify(mode)}.`,
+    );
+  }
+  const policies = compileTablePolicies(options.tables) as Map<Tables, TablePolicy>;
+  const { onViolation, onBypass } = options;
+  const onEvent: EventSink | undefined =
+    onViolation || onBypass
+      ? (event) => (event.kind === 'bypass' ? onBypass?.(event) : onViolation?.(event))
+      : undefined;
+
+  return Object.freeze({
+    tables: policies,
+    mode,
+    wrap<K extends Knex>(knex: K): K {
+      const instance = knex as unknown as KnexWithClient;
+      if (typeof instance !== 'function' || typeof instance.withUserParams !== 'function' || !instance.client) {
+        throw new ScopeError(
+          'INVALID_DEFINITION',
+          'scopes.wrap() takes a Knex instance, e.g. scopes.wrap(knex(config)).',
+        );
+      }
+      if ((instance.client as unknown as Record<symbol, unknown>)[POLICY] !== undefined) {
+        throw new ScopeError(
+          'INVALID_DEFINITION',
+          'scopes.wrap(): this Knex instance is already wrapped; wrap the base instance once.',
+        );
+      }
+      assertSupportedKnex(instance.client);
+      const derived = instance.withUserParams(instance.userParams ?? {}) as unknown as KnexWithClient;
+      const policy: ScopedPolicy = {
+        matcher: new TableMatcher(policies, derived.client.config),
+        policies,
+        mode,
+        onEvent,
+      };
+      const Scoped = makeScopedClientClass(instance.client.constructor, policy);
+      Object.setPrototypeOf(derived.client, Scoped.prototype);
+      return derived as unknown as K;
+    },
+  });
+}

@@ -1,0 +1,168 @@
+// The state of one top-level compile: which scope it runs under (resolved once, lazily, at the
+// first scoped reference) and what it observed, published when the compile ends.
+
+import { type BypassReason, captureStack, type EventSink, publish, wantsEvent } from '../diagnostics';
+import { ScopeError } from '../errors';
+import type { ScopeState } from '../scope-state';
+import { ALL, type ScopeValue } from '../scope-values';
+import type { TablePolicy } from '../table-paths';
+import type { TableMatcher } from './table-names';
+
+export type Mode = 'enforce' | 'report';
+
+/** What a wrapped instance knows: its declared tables and how to behave. */
+export interface ScopedPolicy {
+  readonly matcher: TableMatcher;
+  readonly policies: ReadonlyMap<string, TablePolicy>;
+  readonly mode: Mode;
+  readonly onEvent: EventSink | undefined;
+}
+
+function sameValue(a: ScopeValue | undefined, b: ScopeValue | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a === ALL || b === ALL) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((v, i) => String(v) === String(b[i]));
+  }
+  if (Array.isArray(a) || Array.isArray(b)) return false;
+  return typeof a === typeof b && String(a) === String(b);
+}
+
+export function sameState(a: ScopeState, b: ScopeState): boolean {
+  if (a === b) return true;
+  if (a.enabled !== b.enabled) return false;
+  const keys = Object.keys(a.values);
+  if (keys.length !== Object.keys(b.values).length) return false;
+  return keys.every((k) => sameValue(a.values[k], b.values[k]));
+}
+
+const UNRESOLVED = Symbol('unresolved');
+
+function describeState(state: ScopeState): string {
+  const values = Object.entries(state.values)
+    .map(([k, v]) => `${k}=${v === ALL ? 'ALL' : Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`)
+    .join(', ');
+  return `${state.enabled ? '' : 'disabled, '}{${values}}`;
+}
+
+export class CompileRun {
+  private resolved: ScopeState | undefined | typeof UNRESOLVED = UNRESOLVED;
+  private violations:
+    | { tables: Set<string>; dimensions: Set<string>; code: ScopeError['code']; message: string }
+    | undefined;
+  private bypasses: Map<BypassReason, Set<string>> | undefined;
+
+  constructor(
+    readonly policy: ScopedPolicy,
+    private readonly created: ScopeState | undefined,
+    private readonly current: ScopeState | undefined,
+    private readonly override: ScopeState | undefined,
+  ) {}
+
+  /** The scope this query runs under; a builder made in one scope and run in another is refused. */
+  state(): ScopeState | undefined {
+    if (this.resolved !== UNRESOLVED) return this.resolved;
+    let state: ScopeState | undefined;
+    if (this.override) state = this.override;
+    else if (this.created && this.current && !sameState(this.created, this.current)) {
+      throw new ScopeError(
+        'SCOPE_MISMATCH',
+        `This query was built in scope ${describeState(this.created)} and runs in scope ${describeState(this.current)}. ` +
+          'Build it in the scope that runs it, or pin its scope explicitly with .withScope(values).',
+        { dimensions: Object.keys(this.current.values) },
+      );
+    } else state = this.created ?? this.current;
+    this.resolved = state;
+    return state;
+  }
+
+  /** In report mode, a refusal becomes a recorded violation; in enforce mode it is thrown. */
+  refuse(error: ScopeError): void {
+    if (this.policy.mode === 'enforce') throw error;
+    this.violations ??= { tables: new Set(), dimensions: new Set(), code: error.code, message: error.message };
+    if (error.table) this.violations.tables.add(error.table);
+    for (const d of error.dimensions ?? []) this.violations.dimensions.add(d);
+  }
+
+  bypass(reason: BypassReason, table: string): void {
+    if (!wantsEvent('bypass', this.policy.onEvent)) return;
+    this.bypasses ??= new Map();
+    const tables = this.bypasses.get(reason) ?? new Set<string>();
+    this.bypasses.set(reason, tables);
+    tables.add(table);
+  }
+
+  /** Publishes what this compile observed: one event per kind and query. */
+  finish(sql: string | undefined): void {
+    const sink = this.policy.onEvent;
+    if (this.violations && wantsEvent('violation', sink)) {
+      const v = this.violations;
+      publish(
+        {
+          kind: 'violation',
+          code: v.code,
+          tables: [...v.tables],
+          dimensions: [...v.dimensions],
+          message: v.message,
+          ...(sql === undefined ? {} : { sql }),
+          stack: captureStack(),
+        },
+        sink,
+      );
+    }
+    if (this.bypasses) {
+      for (const [reason, tables] of this.bypasses) {
+        const dimensions = new Set<string>();
+        for (const t of tables) for (const d of this.policy.policies.get(t)?.dimensions ?? []) dimensions.add(d);
+        publish(
+          {
+            kind: 'bypass',
+            reason,
+            tables: [...tables],
+            dimensions: [...dimensions],
+            ...(sql === undefined ? {} : { sql }),
+            stack: captureStack(),
+          },
+          sink,
+        );
+      }
+    }
+  }
+
+  failed(error: ScopeError): void {
+    if (!wantsEvent('refusal', this.policy.onEvent)) return;
+    publish(
+      {
+        kind: 'refusal',
+        code: error.code,
+        tables: error.table ? [error.table] : [],
+        dimensions: error.dimensions ?? [],
+        message: error.message,
+        ...(error.sql === undefined ? {} : { sql: error.sql }),
+        stack: error.stack ?? captureStack(),
+      },
+      this.policy.onEvent,
+    );
+  }
+}
+
+/** The compile stack: nested builders are compiled synchronously inside their parent's toSQL. */
+export interface Frame {
+  readonly run: CompileRun;
+  readonly ctes: ReadonlySet<string> | undefined;
+}
+
+const frames: Frame[] = [];
+
+export function currentFrame(): Frame | undefined {
+  return frames[frames.length - 1];
+}
+
+export function withFrame<T>(frame: Frame, fn: () => T): T {
+  frames.push(frame);
+  try {
+    return fn();
+  } finally {
+    frames.pop();
+  }
+}

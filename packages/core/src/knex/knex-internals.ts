@@ -1,0 +1,96 @@
+// The shapes of Knex 3 internals that the rewrite reads. Knex does not type them; the version
+// guard (version-guard.ts) probes them at wrap() time so a change fails loudly at start-up.
+import type { Knex } from 'knex';
+
+export interface RawLike {
+  readonly isRawInstance: true;
+  sql: string;
+  bindings: unknown;
+  client: unknown;
+  /** Set on `knex.ref(…)` instances. */
+  ref?: string;
+  _schema?: string | null;
+  _alias?: string | null;
+}
+
+export interface Statement {
+  grouping: string;
+  type?: string;
+  column?: unknown;
+  operator?: unknown;
+  value?: unknown;
+  bool?: string;
+  not?: boolean;
+  asColumn?: boolean;
+  alias?: unknown;
+  [key: string]: unknown;
+}
+
+export interface JoinClauseLike extends Statement {
+  grouping: 'join';
+  table: unknown;
+  joinType: string;
+  schema?: string | undefined;
+  clauses: Clause[];
+}
+
+export interface Clause {
+  type: string;
+  column?: unknown;
+  operator?: unknown;
+  value?: unknown;
+  bool: string;
+  not?: boolean;
+  [key: string]: unknown;
+}
+
+export interface SingleLike {
+  table?: unknown;
+  schema?: string;
+  only?: boolean;
+  insert?: unknown;
+  update?: unknown;
+  counter?: unknown;
+  onConflict?: unknown;
+  merge?: unknown;
+  ignore?: unknown;
+  using?: unknown;
+  updateFrom?: unknown;
+  [key: string]: unknown;
+}
+
+export interface BuilderLike {
+  client: ClientLike;
+  _method: string;
+  _single: SingleLike;
+  _statements: Statement[];
+  _queryContext?: unknown;
+  toSQL(): Knex.Sql | Knex.Sql[];
+  queryContext(): unknown;
+}
+
+export interface CompilerLike {
+  toSQL(method?: string, tz?: unknown): unknown;
+}
+
+export interface ClientLike {
+  dialect: string;
+  config: Knex.Config & { wrapIdentifier?: (value: string, origImpl: (v: string) => string, ctx: unknown) => string };
+  queryBuilder(): BuilderLike;
+  queryCompiler(builder: BuilderLike, bindings?: unknown[]): CompilerLike;
+  raw(sql: string, bindings?: unknown): RawLike;
+  runner(builder: unknown): { run(): Promise<unknown>; stream?: unknown };
+}
+
+export function isRaw(value: unknown): value is RawLike {
+  return typeof value === 'object' && value !== null && (value as { isRawInstance?: unknown }).isRawInstance === true;
+}
+
+export function isBuilder(value: unknown): value is BuilderLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as BuilderLike)._statements) &&
+    typeof (value as BuilderLike)._single === 'object'
+  );
+}

@@ -1,0 +1,140 @@
+// The statements and join clauses that carry a scope filter, in Knex's own internal shapes.
+
+import type { ScopeKey, ScopeValue } from '../scope-values';
+import type { DimensionRule } from '../table-paths';
+import type { BuilderLike, Clause, ClientLike, Statement } from './knex-internals';
+
+/** Marks a builder we create for an FK path: its base table enforces only these dimensions. */
+export const ONLY_DIMENSIONS: unique symbol = Symbol('knex-scopes.onlyDimensions');
+/** Marks a builder we create to hold a user's WHERE group: already checked for raw SQL. */
+export const INTERNAL_WRAPPER: unique symbol = Symbol('knex-scopes.internalWrapper');
+
+export type Filter = { readonly rule: DimensionRule; readonly value: Exclude<ScopeValue, symbol> };
+
+/** `select parent.key from parent` — filtered by the parent's own rule when it is compiled. */
+function parentKeys(
+  client: ClientLike,
+  rule: DimensionRule & { kind: 'path' },
+  schema: string | undefined,
+): BuilderLike {
+  const sub = client.queryBuilder() as BuilderLike & { select(c: string): BuilderLike; from(t: string): BuilderLike };
+  sub.select(`${rule.parentTable}.${rule.parentKey}`);
+  sub.from(schema ? `${schema}.${rule.parentTable}` : rule.parentTable);
+  (sub as unknown as Record<symbol, unknown>)[ONLY_DIMENSIONS] = [rule.dimension];
+  return sub;
+}
+
+function falseRaw(client: ClientLike) {
+  return client.raw('1 = 0');
+}
+
+export function wherePredicate(
+  client: ClientLike,
+  qualifier: string,
+  schema: string | undefined,
+  f: Filter,
+): Statement {
+  const column = `${qualifier}.${f.rule.column}`;
+  if (f.rule.kind === 'path') {
+    return {
+      grouping: 'where',
+      type: 'whereIn',
+      column,
+      value: parentKeys(client, f.rule, schema),
+      not: false,
+      bool: 'and',
+    };
+  }
+  if (Array.isArray(f.value)) {
+    const keys = f.value as readonly ScopeKey[];
+    if (keys.length === 0)
+      return { grouping: 'where', type: 'whereRaw', value: falseRaw(client), not: false, bool: 'and' };
+    return { grouping: 'where', type: 'whereIn', column, value: [...keys], not: false, bool: 'and' };
+  }
+  return {
+    grouping: 'where',
+    type: 'whereBasic',
+    column,
+    operator: '=',
+    value: f.value,
+    not: false,
+    bool: 'and',
+    asColumn: false,
+  };
+}
+
+export function onPredicate(client: ClientLike, qualifier: string, schema: string | undefined, f: Filter): Clause {
+  const column = `${qualifier}.${f.rule.column}`;
+  if (f.rule.kind === 'path') {
+    return { type: 'onIn', column, value: parentKeys(client, f.rule, schema), not: false, bool: 'and' };
+  }
+  if (Array.isArray(f.value)) {
+    const keys = f.value as readonly ScopeKey[];
+    if (keys.length === 0) return { type: 'onRaw', value: falseRaw(client), bool: 'and' };
+    return { type: 'onIn', column, value: [...keys], not: false, bool: 'and' };
+  }
+  return { type: 'onVal', column, operator: '=', value: f.value, bool: 'and' };
+}
+
+// WHERE statement types whose compiled SQL is one predicate that cannot lower the precedence
+// of what surrounds it. Anything else (raw, or an unknown type) is wrapped in parentheses.
+const SELF_CONTAINED_WHERE = new Set([
+  'whereBasic',
+  'whereIn',
+  'whereNull',
+  'whereExists',
+  'whereWrapped',
+  'whereBetween',
+  'whereLike',
+  'whereILike',
+]);
+const SELF_CONTAINED_ON = new Set(['onBasic', 'onVal', 'onIn', 'onNull', 'onBetween', 'onExists', 'onWrapped']);
+
+function hasRaw(s: { column?: unknown; value?: unknown }, isRaw: (v: unknown) => boolean): boolean {
+  if (isRaw(s.column) || isRaw(s.value)) return true;
+  return Array.isArray(s.value) && s.value.some(isRaw);
+}
+
+/** Whether a group must be parenthesised before a filter is ANDed to it. */
+export function needsParentheses(
+  group: ReadonlyArray<{ type?: string; bool?: string; column?: unknown; value?: unknown }>,
+  selfContained: ReadonlySet<string>,
+  isRaw: (v: unknown) => boolean,
+): boolean {
+  for (let i = 0; i < group.length; i++) {
+    const s = group[i] as { type?: string; bool?: string; column?: unknown; value?: unknown };
+    if (i > 0 && s.bool !== 'and') return true;
+    if (s.type === undefined || !selfContained.has(s.type) || hasRaw(s, isRaw)) return true;
+  }
+  return false;
+}
+
+/** The user's WHERE statements, made safe to follow a filter: parenthesised, or first `bool` reset. */
+export function guardWhereGroup(wheres: Statement[], isRaw: (v: unknown) => boolean): Statement[] {
+  if (wheres.length === 0) return wheres;
+  if (needsParentheses(wheres, SELF_CONTAINED_WHERE, isRaw)) {
+    const inner = wheres;
+    const wrapper = function (this: { _statements: Statement[] }) {
+      (this as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] = true;
+      this._statements.push(...inner);
+    };
+    return [{ grouping: 'where', type: 'whereWrapped', value: wrapper, not: false, bool: 'and' }];
+  }
+  // a lone `.orWhere()` must not become `filter OR …`
+  const first = wheres[0] as Statement;
+  return first.bool === 'and' ? wheres : [{ ...first, bool: 'and' }, ...wheres.slice(1)];
+}
+
+/** The join's own ON clauses, made safe to be followed by `and <filter>`. */
+export function guardJoinClauses(clauses: Clause[], isRaw: (v: unknown) => boolean): Clause[] {
+  if (clauses.length === 0) return clauses;
+  if (needsParentheses(clauses, SELF_CONTAINED_ON, isRaw)) {
+    const inner = clauses;
+    const wrapper = function (this: { clauses: Clause[] }) {
+      this.clauses.push(...inner);
+    };
+    return [{ type: 'onWrapped', value: wrapper, bool: 'and' }];
+  }
+  const first = clauses[0] as Clause;
+  return first.bool === 'and' ? clauses : [{ ...first, bool: 'and' }, ...clauses.slice(1)];
+}

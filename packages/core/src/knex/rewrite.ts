@@ -1,0 +1,418 @@
+// The rewrite of one builder, just for one compile: which scoped tables it references, the
+// filters each reference needs, and where they go (WHERE, the ON clause, or a filtered derived
+// table), plus the write rules that can be decided without the database.
+import { ScopeError } from '../errors';
+import { ALL, type ScopeValue, scopeValueIncludes } from '../scope-values';
+import type { TablePolicy } from '../table-paths';
+import type { CompileRun } from './compile-run';
+import { CTE_VISIBLE } from './cte-scope';
+import {
+  type BuilderLike,
+  type Clause,
+  type ClientLike,
+  isBuilder,
+  isRaw,
+  type JoinClauseLike,
+  type SingleLike,
+  type Statement,
+} from './knex-internals';
+import {
+  type Filter,
+  guardJoinClauses,
+  guardWhereGroup,
+  INTERNAL_WRAPPER,
+  ONLY_DIMENSIONS,
+  onPredicate,
+  wherePredicate,
+} from './predicates';
+import { type RawFinding, scanRaw, scanStatementsForRaw } from './raw-policy';
+import { scanTableRefs, type TableRef } from './table-refs';
+
+export interface Rewrite {
+  readonly statements: Statement[];
+  readonly single: SingleLike;
+}
+
+const OUTER_JOINS_KEEPING_RIGHT = new Set(['right', 'right outer', 'full outer', 'outer']);
+
+function missingScope(table: string, dimensions: string[]): ScopeError {
+  const dims = dimensions.join(', ');
+  return new ScopeError(
+    'SCOPE_MISSING',
+    `A scope on dimension(s) ${dims} needs to be active for this query. ` +
+      `It touches the scoped table "${table}": run it inside scope({ ${dimensions.map((d) => `${d}: …`).join(', ')} }, fn), ` +
+      'or lift protection explicitly with scopesDisabled(fn).',
+    { dimensions, table },
+  );
+}
+
+/**
+ * The filters one reference needs. `undefined` means none (scopes disabled, ALL, or a report-mode
+ * violation that runs unchanged).
+ */
+function filtersFor(run: CompileRun, policy: TablePolicy, only: readonly string[] | undefined): Filter[] | undefined {
+  const state = run.state();
+  if (state && !state.enabled) {
+    run.bypass('scopes-disabled', policy.table);
+    return undefined;
+  }
+  const missing: string[] = [];
+  const filters: Filter[] = [];
+  for (const rule of policy.rules) {
+    if (only && !only.includes(rule.dimension)) continue;
+    const value = state?.values[rule.dimension];
+    if (value === undefined) missing.push(rule.dimension);
+    else if (value === ALL) run.bypass('all', policy.table);
+    else filters.push({ rule, value: value as Exclude<ScopeValue, symbol> });
+  }
+  if (missing.length > 0) {
+    run.refuse(missingScope(policy.table, missing));
+    return undefined;
+  }
+  return filters;
+}
+
+function enforcing(run: CompileRun): boolean {
+  const state = run.state();
+  return !state || state.enabled;
+}
+
+export function refuseRawFindings(run: CompileRun, findings: RawFinding[]): void {
+  for (const f of findings) {
+    if (f.trusted) {
+      run.bypass('trusted-raw', f.table);
+      continue;
+    }
+    if (!enforcing(run)) {
+      run.bypass('scopes-disabled', f.table);
+      continue;
+    }
+    run.refuse(
+      new ScopeError(
+        'RAW_SQL_REFUSED',
+        `Raw SQL names the scoped table "${f.table}", and raw SQL cannot be filtered: "${f.raw.sql}". ` +
+          'Write it with the query builder, or, if it is safe, mark this one statement with trustRaw(db.raw(…)).',
+        { table: f.table, sql: f.raw.sql },
+      ),
+    );
+  }
+}
+
+function unsupported(table: string, what: string): ScopeError {
+  return new ScopeError(
+    'UNSUPPORTED_QUERY',
+    `${what} on the scoped table "${table}" is refused while scopes are enforced.`,
+    {
+      table,
+    },
+  );
+}
+
+function crossScope(table: string, column: string, dimension: string, message: string): ScopeError {
+  return new ScopeError('CROSS_SCOPE_WRITE', `Write to "${table}" refused: ${message}`, {
+    table,
+    column,
+    dimensions: [dimension],
+  });
+}
+
+/** A filtered derived table standing in for a reference: `(select * from t) as alias`. */
+function derivedTable(client: ClientLike, ref: TableRef): BuilderLike {
+  const sub = client.queryBuilder() as BuilderLike & {
+    select(c: string): BuilderLike;
+    from(t: string): BuilderLike;
+    as(a: string): BuilderLike;
+  };
+  sub.select('*');
+  sub.from(ref.schema ? `${ref.schema}.${ref.name}` : ref.name);
+  sub.as(ref.alias ?? ref.name);
+  return sub;
+}
+
+interface Placement {
+  where: Statement[];
+  joins: Map<number, JoinClauseLike>;
+  single: SingleLike;
+}
+
+function replaceJoinTable(placement: Placement, join: JoinClauseLike, index: number, table: unknown): void {
+  placement.joins.set(index, {
+    grouping: 'join',
+    table,
+    joinType: join.joinType,
+    schema: undefined,
+    clauses: (placement.joins.get(index) ?? join).clauses,
+  });
+}
+
+function addOnClauses(placement: Placement, join: JoinClauseLike, index: number, clauses: Clause[]): void {
+  const current = placement.joins.get(index) ?? join;
+  const own = current === join ? guardJoinClauses(join.clauses, isRaw) : current.clauses;
+  placement.joins.set(index, { ...copyJoin(current), clauses: [...own, ...clauses] });
+}
+
+function copyJoin(join: JoinClauseLike): JoinClauseLike {
+  return { grouping: 'join', table: join.table, joinType: join.joinType, schema: join.schema, clauses: join.clauses };
+}
+
+/**
+ * Rewrites one builder for one compile; `null` when it references no scoped table and has no
+ * raw SQL to refuse. Never mutates the builder.
+ */
+export function rewriteBuilder(
+  builder: BuilderLike,
+  run: CompileRun,
+  ctes: ReadonlySet<string> | undefined,
+  cteBodies: ReadonlyMap<number, ReadonlySet<string> | null> | undefined,
+): Rewrite | null {
+  const method = builder._method;
+  if (method === 'columnInfo') return null;
+  const { matcher } = run.policy;
+  const client = builder.client;
+  const scan = scanTableRefs(builder, matcher, ctes);
+
+  if ((builder as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] !== true) {
+    const findings: RawFinding[] = [];
+    for (const raw of scan.rawTables) scanRaw(raw, true, matcher, findings);
+    scanStatementsForRaw(builder._statements, matcher, findings);
+    if (method === 'insert' && isRaw(builder._single.insert)) scanRaw(builder._single.insert, false, matcher, findings);
+    if (findings.length > 0) refuseRawFindings(run, findings);
+  }
+  if (scan.refs.length === 0 && !cteBodies) return null;
+
+  const only = (builder as unknown as Record<symbol, readonly string[] | undefined>)[ONLY_DIMENSIONS];
+  const single = builder._single;
+  const placement: Placement = { where: [], joins: new Map(), single };
+  const dialect = client.dialect;
+  const isPgDelete = method === 'del' && dialect === 'postgresql';
+  const isWrite = method === 'update' || method === 'del' || method === 'insert' || method === 'truncate';
+  const rightOrFull = builder._statements.some(
+    (s) => s.grouping === 'join' && OUTER_JOINS_KEEPING_RIGHT.has((s as JoinClauseLike).joinType),
+  );
+
+  if (rightOrFull && isWrite) {
+    run.refuse(unsupported(scan.refs[0]!.policy.table, 'A right or full outer join in a write'));
+    return null;
+  }
+  for (const ref of scan.refs) {
+    const isBase = ref.site.kind === 'from';
+    if (method === 'truncate') {
+      if (enforcing(run)) run.refuse(unsupported(ref.policy.table, 'truncate()'));
+      else run.bypass('scopes-disabled', ref.policy.table);
+      continue;
+    }
+    const filters = filtersFor(run, ref.policy, isBase ? only : undefined);
+    if (isBase && method === 'insert') {
+      placement.single = guardInsert(run, placement.single, ref, filters, dialect);
+      if (!filters || filters.length === 0 || !single.merge) continue;
+      // an upsert's DO UPDATE must not overwrite another tenant's row
+      for (const f of filters) placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f));
+      continue;
+    }
+    if (isBase && method === 'update') guardUpdate(run, single, ref, filters);
+    if (!filters || filters.length === 0) continue;
+
+    const site = ref.site;
+    if (site.kind === 'join' && rightOrFull && !isWrite) {
+      replaceJoinTable(
+        placement,
+        site.join,
+        site.index,
+        site.key ? { [site.key]: derivedTable(client, ref) } : derivedTable(client, ref),
+      );
+    } else if (site.kind === 'join' && !isPgDelete && site.join.joinType !== 'cross' && !usesUsing(site.join)) {
+      addOnClauses(
+        placement,
+        site.join,
+        site.index,
+        filters.map((f) => onPredicate(client, ref.qualifier, ref.schema, f)),
+      );
+    } else if (site.kind === 'join' && usesUsing(site.join) && site.join.joinType !== 'inner' && !isWrite) {
+      replaceJoinTable(placement, site.join, site.index, derivedTable(client, ref));
+    } else if ((site.kind === 'from' || site.kind === 'from-object') && rightOrFull) {
+      if (site.kind === 'from')
+        placement.single = { ...placement.single, table: derivedTable(client, ref), schema: undefined };
+      else {
+        const table = { ...(placement.single.table as Record<string, unknown>), [site.key]: derivedTable(client, ref) };
+        placement.single = { ...placement.single, table };
+      }
+    } else {
+      for (const f of filters) placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f));
+    }
+  }
+
+  if (placement.where.length === 0 && placement.joins.size === 0 && placement.single === single && !cteBodies)
+    return null;
+  const statements: Statement[] = [...placement.where];
+  const userWheres: Statement[] = [];
+  const rest: Statement[] = [];
+  const original = builder._statements;
+  for (let i = 0; i < original.length; i++) {
+    const s = original[i] as Statement;
+    if (s.grouping === 'where') userWheres.push(s);
+    else if (cteBodies?.has(i)) rest.push(markCteBody(client, s, cteBodies.get(i) ?? null));
+    else rest.push(placement.joins.get(i) ?? s);
+  }
+  statements.push(...(placement.where.length > 0 ? guardWhereGroup(userWheres, isRaw) : userWheres), ...rest);
+  return { statements, single: placement.single };
+}
+
+/** A CTE statement whose body compiles with its own view of the shadowing CTE names. */
+function markCteBody(client: ClientLike, statement: Statement, visible: ReadonlySet<string> | null): Statement {
+  let body = statement.value;
+  if (typeof body === 'function') {
+    const built = client.queryBuilder();
+    (body as (this: BuilderLike, b: BuilderLike) => void).call(built, built);
+    body = built;
+  } else if (isBuilder(body)) {
+    body = (body as BuilderLike & { clone(): BuilderLike }).clone();
+  } else {
+    return statement; // raw bodies go through the raw policy
+  }
+  (body as unknown as Record<symbol, unknown>)[CTE_VISIBLE] = visible;
+  return { ...statement, value: body };
+}
+
+function usesUsing(join: JoinClauseLike): boolean {
+  return join.clauses.some((c) => c.type === 'onUsing');
+}
+
+/** INSERT into a scoped table: stamp a missing direct column, refuse a foreign or ambiguous one. */
+function guardInsert(
+  run: CompileRun,
+  single: SingleLike,
+  ref: TableRef,
+  filters: Filter[] | undefined,
+  dialect: string,
+): SingleLike {
+  const table = ref.policy.table;
+  if (!filters) return single; // disabled, or a report-mode violation
+  if (single.merge && dialect === 'mysql') {
+    run.refuse(
+      unsupported(
+        table,
+        'onConflict().merge() (MySQL ON DUPLICATE KEY UPDATE cannot be guarded by a tenant predicate)',
+      ),
+    );
+    return single;
+  }
+  const data = single.insert;
+  if (isBuilder(data) || typeof data === 'function') {
+    run.refuse(unsupported(table, 'INSERT … SELECT'));
+    return single;
+  }
+  if (data === undefined || isRaw(data)) return single; // raw values go through the raw policy
+  const rows = Array.isArray(data) ? data : [data];
+  const direct = filters.filter((f) => f.rule.kind === 'direct');
+  // ALL on a dimension leaves no filter for it: with no key to stamp, the value must be given
+  const lifted = ref.policy.rules.filter(
+    (rule) => rule.kind === 'direct' && !filters.some((f) => f.rule.dimension === rule.dimension),
+  );
+  if (direct.length === 0 && lifted.length === 0) return single;
+  const out = rows.map((row: unknown) => {
+    if (typeof row !== 'object' || row === null || isRaw(row)) return row;
+    const copy: Record<string, unknown> = { ...(row as Record<string, unknown>) };
+    for (const f of direct) stampColumn(run, table, copy, f.rule.column, f.rule.dimension, f.value);
+    for (const rule of lifted) {
+      if (findKey(run, copy, rule.column) === undefined) {
+        run.refuse(
+          new ScopeError(
+            'AMBIGUOUS_INSERT',
+            `Insert into "${table}" refused: the scope on "${rule.dimension}" is ALL, so there is no single value for ` +
+              `"${rule.column}". Set "${rule.column}" on every row.`,
+            { table, column: rule.column, dimensions: [rule.dimension] },
+          ),
+        );
+      }
+    }
+    return copy;
+  });
+  return { ...single, insert: Array.isArray(data) ? out : out[0] };
+}
+
+function findKey(run: CompileRun, row: Record<string, unknown>, column: string): string | undefined {
+  for (const key of Object.keys(row)) if (run.policy.matcher.sameColumn(key, column)) return key;
+  return undefined;
+}
+
+function stampColumn(
+  run: CompileRun,
+  table: string,
+  row: Record<string, unknown>,
+  column: string,
+  dimension: string,
+  value: Exclude<ScopeValue, symbol>,
+): void {
+  const key = findKey(run, row, column);
+  const given = key === undefined ? undefined : row[key];
+  if (given === undefined) {
+    if (Array.isArray(value)) {
+      run.refuse(
+        new ScopeError(
+          'AMBIGUOUS_INSERT',
+          `Insert into "${table}" refused: the scope holds several values for "${dimension}", so there is no single ` +
+            `value for "${column}". Set "${column}" on every row, or insert inside a scope with one value.`,
+          { table, column, dimensions: [dimension] },
+        ),
+      );
+      return;
+    }
+    if (key !== undefined) delete row[key];
+    row[column] = value;
+    return;
+  }
+  checkWritten(run, table, column, dimension, value, given);
+}
+
+function checkWritten(
+  run: CompileRun,
+  table: string,
+  column: string,
+  dimension: string,
+  value: Exclude<ScopeValue, symbol>,
+  given: unknown,
+): void {
+  if (isRaw(given) || isBuilder(given) || typeof given === 'function') {
+    run.refuse(
+      crossScope(
+        table,
+        column,
+        dimension,
+        `"${column}" is set to an expression that cannot be checked against the scope.`,
+      ),
+    );
+    return;
+  }
+  const ok =
+    (typeof given === 'string' || typeof given === 'number' || typeof given === 'bigint') &&
+    scopeValueIncludes(value, given);
+  if (!ok) {
+    run.refuse(
+      crossScope(
+        table,
+        column,
+        dimension,
+        `"${column}" = ${String(given)} is outside the active scope on "${dimension}".`,
+      ),
+    );
+  }
+}
+
+/** UPDATE: a tenant column may only be set to a value inside the scope, never incremented. */
+function guardUpdate(run: CompileRun, single: SingleLike, ref: TableRef, filters: Filter[] | undefined): void {
+  if (!filters) return;
+  const table = ref.policy.table;
+  const update = single.update as Record<string, unknown> | undefined;
+  const counter = single.counter as Record<string, unknown> | undefined;
+  for (const f of filters) {
+    if (f.rule.kind !== 'direct') continue;
+    const column = f.rule.column;
+    if (update && typeof update === 'object') {
+      const key = findKey(run, update, column);
+      if (key !== undefined) checkWritten(run, table, column, f.rule.dimension, f.value, update[key]);
+    }
+    if (counter && typeof counter === 'object' && findKey(run, counter, column) !== undefined) {
+      run.refuse(crossScope(table, column, f.rule.dimension, `"${column}" cannot be incremented or decremented.`));
+    }
+  }
+}

@@ -1,0 +1,58 @@
+// The builder class of a wrapped instance: the dialect's own builder, plus the scope it was
+// created in and the per-query overrides.
+
+import { type ScopeState, scopeStorage } from '../scope-state';
+import type { ScopeValues } from '../scope-values';
+import { normalizeScopeValues } from '../scope-values';
+import type { BuilderLike, ClientLike } from './knex-internals';
+
+export const CREATED: unique symbol = Symbol('knex-scopes.createdIn');
+export const OVERRIDE: unique symbol = Symbol('knex-scopes.override');
+
+export interface ScopedBuilderFields {
+  [CREATED]: ScopeState | undefined;
+  [OVERRIDE]: ScopeState | undefined;
+}
+
+type BuilderClass = new (client: ClientLike) => BuilderLike & { clone(): BuilderLike };
+
+const classes = new WeakMap<BuilderClass, BuilderClass>();
+const storage = scopeStorage();
+
+/** The scoped subclass of a dialect's builder class (made once per dialect class). */
+export function scopedBuilderClass(Dialect: BuilderClass): BuilderClass {
+  let Scoped = classes.get(Dialect);
+  if (Scoped) return Scoped;
+  Scoped = class ScopedQueryBuilder extends Dialect {
+    [CREATED]: ScopeState | undefined;
+    [OVERRIDE]: ScopeState | undefined;
+
+    constructor(client: ClientLike) {
+      super(client);
+      this[CREATED] = storage.getStore();
+      this[OVERRIDE] = undefined;
+    }
+
+    /** Runs this query in exactly this scope, whatever scope is active (django-scopes' with_scope). */
+    withScope(values: ScopeValues): this {
+      this[OVERRIDE] = Object.freeze({ enabled: true, values: Object.freeze(normalizeScopeValues(values)) });
+      return this;
+    }
+
+    /** Runs this one query with scopes disabled. */
+    withScopesDisabled(): this {
+      const values = (this[OVERRIDE] ?? this[CREATED] ?? storage.getStore())?.values ?? {};
+      this[OVERRIDE] = Object.freeze({ enabled: false, values });
+      return this;
+    }
+
+    override clone() {
+      const copy = super.clone() as BuilderLike & ScopedBuilderFields;
+      copy[CREATED] = this[CREATED];
+      copy[OVERRIDE] = this[OVERRIDE];
+      return copy;
+    }
+  };
+  classes.set(Dialect, Scoped);
+  return Scoped;
+}

@@ -1,0 +1,131 @@
+// The one enforcement seam: a subclass of the dialect's client whose queryCompiler rewrites each
+// builder just for its compile. The policy lives on the class prototype, so transaction and
+// savepoint clients (built with Object.create(client.constructor.prototype)) inherit it.
+import { isScopeError } from '../errors';
+import { scopeStorage } from '../scope-state';
+import { CompileRun, currentFrame, type Frame, type ScopedPolicy, withFrame } from './compile-run';
+import { cteScopeFor } from './cte-scope';
+import { type BuilderLike, type ClientLike, type CompilerLike, isBuilder, isRaw, type RawLike } from './knex-internals';
+import { type RawFinding, scanRaw } from './raw-policy';
+import { refuseRawFindings, rewriteBuilder } from './rewrite';
+import { CREATED, OVERRIDE, type ScopedBuilderFields, scopedBuilderClass } from './scoped-builder';
+
+export const POLICY: unique symbol = Symbol.for('knex-scopes.policy');
+const FRAME: unique symbol = Symbol('knex-scopes.frame');
+
+type ClientClass = new (...args: never[]) => ClientLike;
+type CompilerClass = new (client: ClientLike, builder: BuilderLike, bindings?: unknown[]) => CompilerLike;
+
+interface TopFrame extends Frame {
+  readonly top: boolean;
+}
+
+const compilerClasses = new WeakMap<CompilerClass, CompilerClass>();
+const storage = scopeStorage();
+
+function scopedCompilerClass(Dialect: CompilerClass): CompilerClass {
+  let Scoped = compilerClasses.get(Dialect);
+  if (Scoped) return Scoped;
+  Scoped = class ScopedQueryCompiler extends Dialect {
+    [FRAME]: TopFrame | undefined;
+
+    override toSQL(method?: string, tz?: unknown): unknown {
+      const frame = this[FRAME];
+      if (!frame) return super.toSQL(method, tz);
+      if (!frame.top) return withFrame(frame, () => super.toSQL(method, tz));
+      try {
+        const query = withFrame(frame, () => super.toSQL(method, tz));
+        frame.run.finish(sqlOf(query));
+        return query;
+      } catch (error) {
+        if (isScopeError(error)) frame.run.failed(error);
+        throw error;
+      }
+    }
+  };
+  compilerClasses.set(Dialect, Scoped);
+  return Scoped;
+}
+
+function sqlOf(query: unknown): string | undefined {
+  if (Array.isArray(query)) return query.map(sqlOf).join('; ');
+  return typeof query === 'object' && query !== null ? (query as { sql?: string }).sql : undefined;
+}
+
+/** The scoped subclass of a dialect client, carrying one policy. */
+export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): ClientClass {
+  let builderClass: ReturnType<typeof scopedBuilderClass> | undefined;
+  let compilerClass: CompilerClass | undefined;
+
+  class ScopedClient extends (Base as new (
+    ...args: never[]
+  ) => ClientLike & {
+    queryBuilder(): BuilderLike;
+    queryCompiler(builder: BuilderLike, bindings?: unknown[]): CompilerLike;
+    runner(builder: unknown): { run(): Promise<unknown> };
+  }) {
+    override queryBuilder(): BuilderLike {
+      if (!builderClass) {
+        builderClass = scopedBuilderClass(super.queryBuilder().constructor as Parameters<typeof scopedBuilderClass>[0]);
+      }
+      return new builderClass(this);
+    }
+
+    override queryCompiler(builder: BuilderLike, bindings?: unknown[]): CompilerLike {
+      if (!compilerClass) {
+        compilerClass = scopedCompilerClass(super.queryCompiler(builder, bindings).constructor as CompilerClass);
+      }
+      const Compiler = compilerClass;
+      if (!isBuilder(builder)) return new Compiler(this, builder, bindings);
+      const outer = currentFrame();
+      const fields = builder as BuilderLike & Partial<ScopedBuilderFields>;
+      const run = outer ? outer.run : new CompileRun(policy, fields[CREATED], storage.getStore(), fields[OVERRIDE]);
+      try {
+        const ctes = cteScopeFor(builder, outer, policy.matcher);
+        const rewrite = rewriteBuilder(builder, run, ctes.main, ctes.bodies);
+        let compiler: CompilerLike & { [FRAME]?: TopFrame };
+        if (rewrite) {
+          // The compiler's constructor snapshots _statements and _single: swap them just for it.
+          const { _statements, _single } = builder;
+          builder._statements = rewrite.statements;
+          builder._single = rewrite.single;
+          try {
+            compiler = new Compiler(this, builder, bindings);
+          } finally {
+            builder._statements = _statements;
+            builder._single = _single;
+          }
+        } else {
+          compiler = new Compiler(this, builder, bindings);
+        }
+        compiler[FRAME] = { run, ctes: ctes.main, top: outer === undefined };
+        return compiler;
+      } catch (error) {
+        if (outer === undefined && isScopeError(error)) run.failed(error);
+        throw error;
+      }
+    }
+
+    override runner(builder: unknown) {
+      if (isRaw(builder) && !isBuilder(builder)) checkRawStatement(builder as RawLike, policy);
+      return super.runner(builder);
+    }
+  }
+  Object.defineProperty(ScopedClient.prototype, POLICY, { value: policy });
+  return ScopedClient as unknown as ClientClass;
+}
+
+/** A whole raw statement (`db.raw(…)`) run through a wrapped instance. */
+function checkRawStatement(raw: RawLike, policy: ScopedPolicy): void {
+  const findings: RawFinding[] = [];
+  scanRaw(raw, false, policy.matcher, findings);
+  if (findings.length === 0) return;
+  const run = new CompileRun(policy, undefined, storage.getStore(), undefined);
+  try {
+    refuseRawFindings(run, findings);
+    run.finish(raw.sql);
+  } catch (error) {
+    if (isScopeError(error)) run.failed(error);
+    throw error;
+  }
+}
