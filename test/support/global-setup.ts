@@ -1,0 +1,29 @@
+// Mocha global fixtures for the test databases (loaded through `require` in .mocharc.cjs).
+// Spec files are loaded before this runs, so the registry knows which dialects suites use:
+// those are started once, in parallel, and reported; a required one that is missing or fails
+// to start fails the run here, before any test.
+import { dialectStatuses, startUsedDialects, statusLines, stopAll } from './db-registry';
+
+export async function mochaGlobalSetup(): Promise<void> {
+  await startUsedDialects();
+  for (const line of statusLines()) console.log(line);
+  const broken = dialectStatuses().filter(
+    (status) => status.required && (status.state === 'missing' || status.state === 'failed'),
+  );
+  if (broken.length > 0) {
+    await stopAll();
+    const names = broken.map((status) => `${status.dialect}: ${status.detail}`).join('; ');
+    throw new Error(`required database dialect(s) unavailable (KNEX_SCOPES_REQUIRE_DIALECTS or CI): ${names}`);
+  }
+}
+
+export const mochaHooks = {
+  // The root suite's last hook: after every suite's own after(), before the reporter's totals.
+  afterAll(): void {
+    for (const line of statusLines(true)) console.log(line.replace('[databases]', '[databases] summary'));
+  },
+};
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  await stopAll();
+}
