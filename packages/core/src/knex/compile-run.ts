@@ -149,7 +149,6 @@ export class CompileRun {
 /** The compile stack: nested builders are compiled synchronously inside their parent's toSQL. */
 export interface Frame {
   readonly run: CompileRun;
-  readonly ctes: ReadonlySet<string> | undefined;
 }
 
 const frames: Frame[] = [];

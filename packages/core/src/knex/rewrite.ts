@@ -5,7 +5,6 @@ import { ScopeError } from '../errors';
 import { ALL, type ScopeValue, scopeValueIncludes } from '../scope-values';
 import type { TablePolicy } from '../table-paths';
 import type { CompileRun } from './compile-run';
-import { CTE_VISIBLE } from './cte-scope';
 import {
   type BuilderLike,
   type Clause,
@@ -159,17 +158,13 @@ function copyJoin(join: JoinClauseLike): JoinClauseLike {
  * Rewrites one builder for one compile; `null` when it references no scoped table and has no
  * raw SQL to refuse. Never mutates the builder.
  */
-export function rewriteBuilder(
-  builder: BuilderLike,
-  run: CompileRun,
-  ctes: ReadonlySet<string> | undefined,
-  cteBodies: ReadonlyMap<number, ReadonlySet<string> | null> | undefined,
-): Rewrite | null {
+export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite | null {
   const method = builder._method;
   if (method === 'columnInfo') return null;
   const { matcher } = run.policy;
   const client = builder.client;
-  const scan = scanTableRefs(builder, matcher, ctes);
+  const scan = scanTableRefs(builder, matcher);
+  refuseShadowingCtes(builder, run);
 
   if ((builder as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] !== true) {
     const findings: RawFinding[] = [];
@@ -178,7 +173,7 @@ export function rewriteBuilder(
     if (method === 'insert' && isRaw(builder._single.insert)) scanRaw(builder._single.insert, false, matcher, findings);
     if (findings.length > 0) refuseRawFindings(run, findings);
   }
-  if (scan.refs.length === 0 && !cteBodies) return null;
+  if (scan.refs.length === 0) return null;
 
   const only = (builder as unknown as Record<symbol, readonly string[] | undefined>)[ONLY_DIMENSIONS];
   const single = builder._single;
@@ -241,8 +236,7 @@ export function rewriteBuilder(
     }
   }
 
-  if (placement.where.length === 0 && placement.joins.size === 0 && placement.single === single && !cteBodies)
-    return null;
+  if (placement.where.length === 0 && placement.joins.size === 0 && placement.single === single) return null;
   const statements: Statement[] = [...placement.where];
   const userWheres: Statement[] = [];
   const rest: Statement[] = [];
@@ -250,27 +244,30 @@ export function rewriteBuilder(
   for (let i = 0; i < original.length; i++) {
     const s = original[i] as Statement;
     if (s.grouping === 'where') userWheres.push(s);
-    else if (cteBodies?.has(i)) rest.push(markCteBody(client, s, cteBodies.get(i) ?? null));
     else rest.push(placement.joins.get(i) ?? s);
   }
   statements.push(...(placement.where.length > 0 ? guardWhereGroup(userWheres, isRaw) : userWheres), ...rest);
   return { statements, single: placement.single };
 }
 
-/** A CTE statement whose body compiles with its own view of the shadowing CTE names. */
-function markCteBody(client: ClientLike, statement: Statement, visible: ReadonlySet<string> | null): Statement {
-  let body = statement.value;
-  if (typeof body === 'function') {
-    const built = client.queryBuilder();
-    (body as (this: BuilderLike, b: BuilderLike) => void).call(built, built);
-    body = built;
-  } else if (isBuilder(body)) {
-    body = (body as BuilderLike & { clone(): BuilderLike }).clone();
-  } else {
-    return statement; // raw bodies go through the raw policy
+/**
+ * A CTE named like a scoped table would capture the filters' own subqueries (`… in (select
+ * pages.id from pages)`), and dialects disagree on what the name means inside its body
+ * (SQLite: the CTE itself; PostgreSQL: the table). Refused rather than guessed.
+ */
+function refuseShadowingCtes(builder: BuilderLike, run: CompileRun): void {
+  for (const s of builder._statements) {
+    if (s.grouping !== 'with' || typeof s.alias !== 'string') continue;
+    const policy = run.policy.matcher.match(s.alias);
+    if (!policy || !enforcing(run)) continue;
+    run.refuse(
+      new ScopeError(
+        'UNSUPPORTED_QUERY',
+        `The CTE "${s.alias}" has the name of the scoped table "${policy.table}" and would shadow it. Rename the CTE.`,
+        { table: policy.table },
+      ),
+    );
   }
-  (body as unknown as Record<symbol, unknown>)[CTE_VISIBLE] = visible;
-  return { ...statement, value: body };
 }
 
 function usesUsing(join: JoinClauseLike): boolean {

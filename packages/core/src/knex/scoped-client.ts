@@ -4,7 +4,6 @@
 import { isScopeError } from '../errors';
 import { scopeStorage } from '../scope-state';
 import { CompileRun, currentFrame, type Frame, type ScopedPolicy, withFrame } from './compile-run';
-import { cteScopeFor } from './cte-scope';
 import { type BuilderLike, type ClientLike, type CompilerLike, isBuilder, isRaw, type RawLike } from './knex-internals';
 import { type RawFinding, scanRaw } from './raw-policy';
 import { refuseRawFindings, rewriteBuilder } from './rewrite';
@@ -81,8 +80,7 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
       const fields = builder as BuilderLike & Partial<ScopedBuilderFields>;
       const run = outer ? outer.run : new CompileRun(policy, fields[CREATED], storage.getStore(), fields[OVERRIDE]);
       try {
-        const ctes = cteScopeFor(builder, outer, policy.matcher);
-        const rewrite = rewriteBuilder(builder, run, ctes.main, ctes.bodies);
+        const rewrite = rewriteBuilder(builder, run);
         let compiler: CompilerLike & { [FRAME]?: TopFrame };
         if (rewrite) {
           // The compiler's constructor snapshots _statements and _single: swap them just for it.
@@ -98,7 +96,7 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
         } else {
           compiler = new Compiler(this, builder, bindings);
         }
-        compiler[FRAME] = { run, ctes: ctes.main, top: outer === undefined };
+        compiler[FRAME] = { run, top: outer === undefined };
         return compiler;
       } catch (error) {
         if (outer === undefined && isScopeError(error)) run.failed(error);

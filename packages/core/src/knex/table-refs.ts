@@ -71,18 +71,9 @@ export interface RefScan {
   readonly rawTables: RawLike[];
 }
 
-function push(
-  refs: TableRef[],
-  matcher: TableMatcher,
-  ctes: ReadonlySet<string> | undefined,
-  parsed: ParsedName,
-  site: RefSite,
-): void {
+function push(refs: TableRef[], matcher: TableMatcher, parsed: ParsedName, site: RefSite): void {
   const policy = matcher.match(parsed.name);
   if (!policy) return;
-  // A CTE of the same name shadows the table (its body is filtered on its own), unless the
-  // reference is schema-qualified, which a CTE can never be.
-  if (!parsed.schema && ctes?.has(parsed.name.toLowerCase())) return;
   refs.push({
     policy,
     name: parsed.name,
@@ -99,12 +90,11 @@ function scanTable(
   refs: TableRef[],
   rawTables: RawLike[],
   matcher: TableMatcher,
-  ctes: ReadonlySet<string> | undefined,
   site: (key?: string) => RefSite,
 ): void {
   const parsed = nameOf(table, schema);
   if (parsed) {
-    push(refs, matcher, ctes, parsed, site());
+    push(refs, matcher, parsed, site());
     return;
   }
   if (isRaw(table)) {
@@ -115,24 +105,20 @@ function scanTable(
     // `{ p: 'pages', c: 'comments' }`: each entry is an aliased table (several make a comma join)
     for (const [alias, value] of Object.entries(table as Record<string, unknown>)) {
       const inner = nameOf(value, schema);
-      if (inner) push(refs, matcher, ctes, { ...inner, alias }, site(alias));
+      if (inner) push(refs, matcher, { ...inner, alias }, site(alias));
       else if (isRaw(value)) rawTables.push(value);
     }
   }
 }
 
 /** Every direct table reference of a builder that names a scoped table. */
-export function scanTableRefs(
-  builder: BuilderLike,
-  matcher: TableMatcher,
-  ctes: ReadonlySet<string> | undefined,
-): RefScan {
+export function scanTableRefs(builder: BuilderLike, matcher: TableMatcher): RefScan {
   const refs: TableRef[] = [];
   const rawTables: RawLike[] = [];
   const single = builder._single;
   const schema = single.schema;
   if (single.table !== undefined) {
-    scanTable(single.table, schema, refs, rawTables, matcher, ctes, (key) =>
+    scanTable(single.table, schema, refs, rawTables, matcher, (key) =>
       key === undefined ? { kind: 'from' } : { kind: 'from-object', key },
     );
   }
@@ -145,7 +131,7 @@ export function scanTableRefs(
       if (isRaw(join.table)) rawTables.push(join.table);
       continue;
     }
-    scanTable(join.table, join.schema, refs, rawTables, matcher, ctes, (key) =>
+    scanTable(join.table, join.schema, refs, rawTables, matcher, (key) =>
       key === undefined ? { kind: 'join', index: i, join } : { kind: 'join', index: i, join, key },
     );
   }
@@ -157,17 +143,8 @@ export function scanTableRefs(
     const value = single[field];
     if (value === undefined) continue;
     for (const table of Array.isArray(value) ? value : [value]) {
-      scanTable(table, schema, refs, rawTables, matcher, ctes, () => ({ kind }));
+      scanTable(table, schema, refs, rawTables, matcher, () => ({ kind }));
     }
   }
   return { refs, rawTables };
-}
-
-/** The names of the CTEs a builder defines (lower-cased). */
-export function cteNames(statements: readonly Statement[]): string[] {
-  const names: string[] = [];
-  for (const s of statements) {
-    if (s.grouping === 'with' && typeof s.alias === 'string') names.push(s.alias.trim().toLowerCase());
-  }
-  return names;
 }
