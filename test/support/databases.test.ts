@@ -64,7 +64,7 @@ forEachDialect('test databases', (db) => {
     assert.deepEqual(await tableNames(db), ['pages']);
   });
 
-  it('returning(): rows on sqlite and pg; mysql gives the first insert id only', async () => {
+  it('returning(): rows on sqlite and pg; knex ignores it on mysql, where insert gives the first id', async () => {
     const insert = db
       .knex()('pages')
       .insert([

@@ -65,7 +65,8 @@ export function backendFor(dialect: Dialect): Promise<Backend> {
 
 /** Starts every dialect some declared suite uses, in parallel, and waits for all of them. */
 export async function startUsedDialects(): Promise<void> {
-  await Promise.allSettled([...registry.used].map((dialect) => backendFor(dialect)));
+  const startable = [...registry.used].filter((dialect) => planOf(dialect).source.kind !== 'missing');
+  await Promise.allSettled(startable.map((dialect) => backendFor(dialect)));
 }
 
 async function start(plan: DialectPlan): Promise<Backend> {
@@ -116,6 +117,7 @@ export async function stopAll(): Promise<void> {
 function installExitCleanup(): void {
   if (registry.hooked) return;
   registry.hooked = true;
+  let exiting = false;
   process.once('exit', () => {
     for (const dir of ownRunDirs()) {
       rmSync(join(dir, 'sqlite'), { recursive: true, force: true });
@@ -130,7 +132,14 @@ function installExitCleanup(): void {
     ['SIGTERM', 143],
     ['SIGHUP', 129],
   ] as const) {
-    process.once(signal, () => process.exit(code));
+    // `on`, not `once`: mocha's launcher follows Ctrl-C with SIGINT and SIGTERM of its own, and a
+    // signal without a listener would kill the process in the middle of the exit cleanup.
+    process.on(signal, () => {
+      if (!exiting) {
+        exiting = true;
+        process.exit(code);
+      }
+    });
   }
 }
 
@@ -151,15 +160,15 @@ export function dialectStatuses(): DialectStatus[] {
     const base = { dialect: plan.dialect, required: plan.required, suites: registry.suites.get(plan.dialect) ?? 0 };
     const started = registry.started.get(plan.dialect);
     const { source } = plan;
+    if (source.kind === 'missing') {
+      return { ...base, state: 'missing', detail: `${plan.required ? 'MISSING' : 'SKIPPED'} (${source.reason})` };
+    }
     if (started?.backend) {
       return { ...base, state: 'ready', detail: `${started.backend.description}, ready in ${seconds(started.ms)}` };
     }
     if (started?.error) {
       const verb = plan.required ? 'FAILED' : 'SKIPPED';
       return { ...base, state: 'failed', detail: `${verb} (could not start: ${firstLine(started.error.message)})` };
-    }
-    if (source.kind === 'missing') {
-      return { ...base, state: 'missing', detail: `${plan.required ? 'MISSING' : 'SKIPPED'} (${source.reason})` };
     }
     if (source.kind === 'deselected') {
       return { ...base, state: 'deselected', detail: 'not selected (KNEX_SCOPES_DIALECTS)' };
