@@ -26,6 +26,7 @@ export async function createSchema(knex: Knex): Promise<void> {
     t.increments('id');
     t.integer('tenant_id').notNullable().references('tenants.id');
     t.string('title', 50).notNullable();
+    t.integer('views').notNullable().defaultTo(0);
   });
   await knex.schema.createTable('comments', (t) => {
     t.increments('id');

@@ -1,0 +1,142 @@
+// Raw SQL cannot be filtered: raw text naming a scoped table is refused while enforcing
+// (knex-internals.md §6 group 13); builders inside raw bindings are filtered; trustRaw() is the
+// explicit, per-statement escape hatch.
+import assert from 'node:assert/strict';
+import { scope, scopesDisabled, trustRaw } from '@knex-scopes/core';
+import type { Knex } from 'knex';
+import { forEachDialect } from '../../../../test/support/databases';
+import { col, createSchema, expectScopeError, makeScopes, recordQueries, seed } from './fixtures';
+
+forEachDialect('scoped Knex: raw SQL', (tdb) => {
+  let base: Knex;
+  let db: Knex;
+  before(async () => {
+    base = tdb.knex();
+    await createSchema(base);
+    await seed(base);
+    db = makeScopes().wrap(base);
+  });
+  const t1 = <T>(fn: () => T) => scope({ tenant: 1 }, fn);
+  const rowsOf = (result: unknown): Array<Record<string, unknown>> => {
+    if (Array.isArray(result)) return (Array.isArray(result[0]) ? result[0] : result) as Array<Record<string, unknown>>;
+    return ((result as { rows?: unknown[] }).rows ?? []) as Array<Record<string, unknown>>;
+  };
+
+  it('refuses a raw statement naming a scoped table, in or out of a scope, sending nothing', async () => {
+    const log = recordQueries(db);
+    const error = await expectScopeError(
+      t1(() => db.raw('select * from pages')),
+      'RAW_SQL_REFUSED',
+      /trustRaw/,
+    );
+    assert.equal(error.table, 'pages');
+    await expectScopeError(db.raw('SELECT c.body FROM tags t, comments c'), 'RAW_SQL_REFUSED');
+    await expectScopeError(
+      t1(() => db.raw('update pages set title = ?', ['x'])),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db.raw('delete from replies')),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db.raw('insert into pages (tenant_id, title) values (2, ?)', ['x'])),
+      'RAW_SQL_REFUSED',
+    );
+    log.stop();
+    assert.deepEqual(log.sql, []);
+  });
+
+  it('sees table names behind ?? and :name: identifier bindings', async () => {
+    await expectScopeError(
+      t1(() => db.raw('select * from ??', ['pages'])),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db.raw('select * from :t:', { t: 'comments' })),
+      'RAW_SQL_REFUSED',
+    );
+  });
+
+  it('runs raw SQL that names no scoped table, or names one only as a column qualifier', async () => {
+    assert.deepEqual(col(rowsOf(await db.raw('select name from tags')), 'name'), ['misc', 'news']);
+    const rows = await t1(() => db('pages').whereRaw('pages.title like ?', ['p1%']));
+    assert.deepEqual(col(rows, 'title'), ['p1-t1']);
+  });
+
+  it('filters builders passed as raw bindings', async () => {
+    const result = await t1(() => db.raw('select count(*) as n from (?) as sub', [db('comments').select('id')]));
+    assert.equal(Number(rowsOf(result)[0]?.n), 2);
+  });
+
+  it('refuses raw fragments: fromRaw, from(raw), raw columns, whereRaw, joinRaw, havingRaw, orderByRaw', async () => {
+    await expectScopeError(
+      t1(() => db.select('*').fromRaw('pages')),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db.select('*').from(db.raw('pages as p'))),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db('tags').select(db.raw('(select title from pages where pages.id = tags.id) as t'))),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db('tags').whereRaw('id in (select tag_id from page_tags)')),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db('tags').joinRaw('left join comments on comments.id = tags.id')),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db('tags').groupBy('id').havingRaw('count(*) < (select count(*) from replies)')),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db('tags').orderByRaw('(select max(id) from comments)')),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db('tags').where('id', db.raw('(select min(page_id) from bookmarks)'))),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db('tags').where('id', '=', db.raw('(?)', [db.raw('select 1 from pages')]))),
+      'RAW_SQL_REFUSED',
+    );
+  });
+
+  it('treats knex.ref() as a name, filtered like a string', async () => {
+    const rows = await t1(() => db.select('*').from(db.ref('pages')));
+    assert.deepEqual(col(rows, 'title'), ['p1-t1', 'p2-t1']);
+  });
+
+  it('lets trustRaw() through, per statement, and scopesDisabled() too', async () => {
+    // the mark is per statement: a new raw of the same text is not trusted
+    const marked = trustRaw(db.raw('select count(*) as n from pages'));
+    await expectScopeError(
+      t1(() => db.raw(marked.sql)),
+      'RAW_SQL_REFUSED',
+    );
+    const n = await t1(() => trustRaw(db.raw('select count(*) as n from pages')));
+    assert.equal(Number(rowsOf(n)[0]?.n), 4, 'a trusted raw runs unfiltered: the caller vouched for it');
+    const fragment = await t1(() => db('tags').whereRaw(trustRaw(db.raw('id in (select tag_id from page_tags)'))));
+    assert.equal(fragment.length, 2);
+    const disabled = await scopesDisabled(() => db.raw('select count(*) as n from comments'));
+    assert.equal(Number(rowsOf(disabled)[0]?.n), 4);
+  });
+
+  it('refuses insert of raw values into a scoped table column', async () => {
+    await expectScopeError(
+      t1(() => db('pages').insert({ title: 'x', tenant_id: db.raw('2') })),
+      'CROSS_SCOPE_WRITE',
+    );
+  });
+
+  it('does not check knex.schema.raw (a documented gap: use the unwrapped instance for DDL)', async () => {
+    await t1(() => db.schema.raw('create table raw_gap (id integer)'));
+    await base.schema.dropTable('raw_gap');
+  });
+});
