@@ -1,3 +1,105 @@
-// The adapter is filled in by the HTTP adapters issue; the package exists so the workspace,
-// its build and its exports are in place from the start.
-export {};
+// Express 5: resolve the tenant, then continue the chain inside `run()`. Express calls the rest of
+// the stack synchronously from next(), and body-parser/raw-body bind their callbacks, so body
+// parsing, handlers, error middleware and streamed responses all inherit the scope.
+import { ScopeError } from '@knex-scopes/core';
+import {
+  type AppTenant,
+  type BaseScopingOptions,
+  headerValue,
+  pathOf,
+  rejectionOf,
+  rejectionStatuses,
+  runInTenantScope,
+  runWithoutTenant,
+  sessionMiddlewareMissing,
+  type TenantRejection,
+  type TenantRequest,
+  type TenantResolver,
+} from '@knex-scopes/core/http';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /**
+       * The tenant @knex-scopes/express resolved (undefined on exempt routes). For reporting
+       * and authorisation; queries are scoped by the scope, not by this property.
+       */
+      tenant?: AppTenant;
+    }
+  }
+}
+
+/** Answers a request refused before any scope was opened (instead of the default JSON). */
+export type ExpressRejectionHandler = (
+  rejection: TenantRejection,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+) => void;
+
+export interface ExpressScopingOptions extends BaseScopingOptions<Request> {
+  readonly onRejected?: ExpressRejectionHandler;
+}
+
+const SESSION_FIRST = 'mount express-session (app.use(session(...))) before scopingMiddleware()';
+
+class ExpressTenantRequest implements TenantRequest<Request> {
+  constructor(readonly raw: Request) {}
+  get host(): string | undefined {
+    return this.raw.hostname; // honours the app's `trust proxy` setting
+  }
+  get path(): string {
+    return pathOf(this.raw.originalUrl);
+  }
+  get params(): Readonly<Record<string, unknown>> {
+    return this.raw.params ?? {};
+  }
+  header(name: string): string | undefined {
+    return headerValue(this.raw.headers[name]);
+  }
+  sessionValue(key: string): unknown {
+    const session = (this.raw as { session?: Record<string, unknown> | null }).session;
+    if (session === undefined || session === null) throw sessionMiddlewareMissing(SESSION_FIRST);
+    return session[key];
+  }
+}
+
+function defaultRejection(rejection: TenantRejection, _req: Request, res: Response): void {
+  res.status(rejection.status).json(rejection.body);
+}
+
+/**
+ * The middleware: `app.use(scopingMiddleware(resolveTenant, options))`, after the session and
+ * before anything that queries. Mount it at `/t/:tenant` to resolve from a route param.
+ */
+export function scopingMiddleware<T extends AppTenant>(
+  resolveTenant: TenantResolver<T, Request>,
+  options: ExpressScopingOptions = {},
+): RequestHandler {
+  if (typeof resolveTenant?.resolve !== 'function') {
+    throw new ScopeError(
+      'INVALID_DEFINITION',
+      'scopingMiddleware() needs a tenant resolver: scopingMiddleware(tenantResolver({ from, lookup })).',
+    );
+  }
+  const statuses = rejectionStatuses(options.statuses);
+  const { exempt } = options;
+  const onRejected = options.onRejected ?? defaultRejection;
+
+  return (req, res, next) => {
+    // Everything below runs in a store of its own: nothing inherited from where the server was
+    // started, and lookups, rejections and lookup errors see no tenant.
+    runWithoutTenant(() => {
+      if (exempt?.(req)) return next();
+      resolveTenant
+        .resolve(new ExpressTenantRequest(req))
+        .then((resolution) => {
+          if (!resolution.ok) return onRejected(rejectionOf(resolution.error, statuses), req, res, next);
+          req.tenant = resolution.tenant;
+          runInTenantScope(resolution.state, () => next());
+        })
+        .catch(next);
+    });
+  };
+}

@@ -1,3 +1,110 @@
-// The adapter is filled in by the HTTP adapters issue; the package exists so the workspace,
-// its build and its exports are in place from the start.
-export {};
+// Fastify 5: a callback-style onRequest hook that calls done() inside run(). Fastify routes before
+// onRequest (params are known) and runs every later stage (parsers, preValidation, handler,
+// onSend, onResponse, error and 404 handlers) from that call. An async hook cannot do this.
+import { ScopeError } from '@knex-scopes/core';
+import {
+  type AppTenant,
+  type BaseScopingOptions,
+  headerValue,
+  pathOf,
+  rejectionOf,
+  rejectionStatuses,
+  runInTenantScope,
+  runWithoutTenant,
+  sessionMiddlewareMissing,
+  type TenantRejection,
+  type TenantRequest,
+  type TenantResolver,
+} from '@knex-scopes/core/http';
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The tenant @knex-scopes/fastify resolved; null on exempt routes. For reporting. */
+    tenant: AppTenant | null;
+  }
+  interface FastifyContextConfig {
+    /** `{ exempt: true }` runs the route without a tenant (scoped queries there throw). */
+    knexScopes?: { readonly exempt?: boolean };
+  }
+}
+
+/** Answers a request refused before any scope was opened (instead of the default JSON). */
+export type FastifyRejectionHandler = (
+  rejection: TenantRejection,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => unknown;
+
+export interface KnexScopesOptions extends BaseScopingOptions<FastifyRequest> {
+  /** Required: `tenantResolver({ from, lookup })` from @knex-scopes/core/http. */
+  readonly resolveTenant: TenantResolver<AppTenant, FastifyRequest>;
+  readonly onRejected?: FastifyRejectionHandler;
+}
+
+const SESSION_FIRST = 'register @fastify/cookie and @fastify/session before knexScopes';
+
+class FastifyTenantRequest implements TenantRequest<FastifyRequest> {
+  constructor(readonly raw: FastifyRequest) {}
+  get host(): string | undefined {
+    return this.raw.host; // honours trustProxy; keeps the port, parsed away in core
+  }
+  get path(): string {
+    return pathOf(this.raw.url);
+  }
+  get params(): Readonly<Record<string, unknown>> {
+    return (this.raw.params ?? {}) as Record<string, unknown>;
+  }
+  header(name: string): string | undefined {
+    return headerValue(this.raw.headers[name]);
+  }
+  sessionValue(key: string): unknown {
+    const session = (this.raw as { session?: { get(key: string): unknown } | null }).session;
+    if (session === undefined || session === null) throw sessionMiddlewareMissing(SESSION_FIRST);
+    return session.get(key);
+  }
+}
+
+function defaultRejection(rejection: TenantRejection, _request: FastifyRequest, reply: FastifyReply): void {
+  reply.code(rejection.status).send(rejection.body);
+}
+
+const plugin: FastifyPluginCallback<KnexScopesOptions> = (fastify, options, done) => {
+  const { resolveTenant, exempt } = options;
+  if (typeof resolveTenant?.resolve !== 'function') {
+    const message = 'knexScopes needs a tenant resolver: register(knexScopes, { resolveTenant: tenantResolver(...) }).';
+    return done(new ScopeError('INVALID_DEFINITION', message));
+  }
+  // Detected at start-up here, where the other adapters can only detect it per request.
+  if (resolveTenant.usesSession && !fastify.hasRequestDecorator('session'))
+    return done(sessionMiddlewareMissing(SESSION_FIRST));
+  const statuses = rejectionStatuses(options.statuses);
+  const onRejected = options.onRejected ?? defaultRejection;
+  fastify.decorateRequest('tenant', null);
+
+  fastify.addHook('onRequest', (request, reply, hookDone) => {
+    // A store of its own for everything below: nothing inherited, no tenant during the lookup.
+    runWithoutTenant(() => {
+      if (request.routeOptions.config?.knexScopes?.exempt === true || exempt?.(request)) return hookDone();
+      resolveTenant.resolve(new FastifyTenantRequest(request)).then((resolution) => {
+        if (resolution.ok) {
+          request.tenant = resolution.tenant;
+          return runInTenantScope(resolution.state, () => hookDone());
+        }
+        // Answered here without calling hookDone(): the route never runs.
+        try {
+          const answered = onRejected(rejectionOf(resolution.error, statuses), request, reply);
+          if (answered instanceof Promise) answered.catch(hookDone);
+        } catch (error) {
+          hookDone(error as Error);
+        }
+      }, hookDone);
+    });
+  });
+  done();
+};
+
+/** The plugin: `await app.register(knexScopes, { resolveTenant, ... })`, after the session. */
+export const knexScopes = fp(plugin, { name: '@knex-scopes/fastify', fastify: '5.x' });
+export default knexScopes;

@@ -1,3 +1,95 @@
-// The adapter is filled in by the HTTP adapters issue; the package exists so the workspace,
-// its build and its exports are in place from the start.
-export {};
+// Koa 3: resolve the tenant, then return the scoped next() so the whole downstream chain and its
+// errors stay inside the scope; a streamed body is bound before Koa pipes it.
+import { ScopeError } from '@knex-scopes/core';
+import {
+  type AppTenant,
+  type BaseScopingOptions,
+  headerValue,
+  pathOf,
+  rejectionOf,
+  rejectionStatuses,
+  runInTenantScope,
+  runWithoutTenant,
+  type TenantRejection,
+  type TenantRequest,
+  type TenantResolver,
+} from '@knex-scopes/core/http';
+import type { Context, Middleware } from 'koa';
+import { bindStreamedBody } from './bind-body';
+import { sessionValue } from './session';
+
+export { bindStreamedBody } from './bind-body';
+
+declare module 'koa' {
+  interface DefaultState {
+    /**
+     * The tenant @knex-scopes/koa resolved (undefined on exempt routes). For reporting and
+     * outer middleware; queries are scoped by the scope, not by this property.
+     */
+    tenant?: AppTenant;
+  }
+}
+
+/** Answers a request refused before any scope was opened (instead of the default JSON). */
+export type KoaRejectionHandler = (rejection: TenantRejection, ctx: Context) => void | Promise<void>;
+
+export interface KoaScopingOptions extends BaseScopingOptions<Context> {
+  readonly onRejected?: KoaRejectionHandler;
+}
+
+class KoaTenantRequest implements TenantRequest<Context> {
+  constructor(readonly raw: Context) {}
+  get host(): string | undefined {
+    return this.raw.host; // honours app.proxy; the port is parsed away in core
+  }
+  get path(): string {
+    return pathOf(this.raw.originalUrl);
+  }
+  get params(): Readonly<Record<string, unknown>> {
+    return (this.raw as { params?: Record<string, unknown> }).params ?? {};
+  }
+  header(name: string): string | undefined {
+    return headerValue(this.raw.req.headers[name]);
+  }
+  sessionValue(key: string): unknown {
+    return sessionValue(this.raw, key);
+  }
+}
+
+function defaultRejection(rejection: TenantRejection, ctx: Context): void {
+  ctx.status = rejection.status;
+  ctx.body = rejection.body;
+}
+
+/**
+ * The middleware: `app.use(scopingMiddleware(resolveTenant, options))`, after the session and
+ * before anything that queries. Use `router.use(...)` under a `/t/:tenant` prefix for params.
+ */
+export function scopingMiddleware<T extends AppTenant>(
+  resolveTenant: TenantResolver<T, Context>,
+  options: KoaScopingOptions = {},
+): Middleware {
+  if (typeof resolveTenant?.resolve !== 'function') {
+    throw new ScopeError(
+      'INVALID_DEFINITION',
+      'scopingMiddleware() needs a tenant resolver: scopingMiddleware(tenantResolver({ from, lookup })).',
+    );
+  }
+  const statuses = rejectionStatuses(options.statuses);
+  const { exempt } = options;
+  const onRejected = options.onRejected ?? defaultRejection;
+
+  // A store of its own for everything below: nothing inherited, no tenant during the lookup.
+  return (ctx, next) =>
+    runWithoutTenant(async () => {
+      if (exempt?.(ctx)) return next();
+      const resolution = await resolveTenant.resolve(new KoaTenantRequest(ctx));
+      if (!resolution.ok) return onRejected(rejectionOf(resolution.error, statuses), ctx);
+      ctx.state.tenant = resolution.tenant;
+      // Returned, not just called: the chain's promise and its errors must stay in the scope.
+      return runInTenantScope(resolution.state, async () => {
+        await next();
+        bindStreamedBody(ctx);
+      });
+    });
+}

@@ -11,14 +11,18 @@ function sameHost(a: ParsedHost, b: ParsedHost): boolean {
 }
 
 /**
- * The host the framework's proxy-aware getter gave, parsed. When that host came from an
- * X-Forwarded-Host *list*, it is refused: Express and Koa take the first entry, Fastify the
- * last, and a proxy that appends leaves the client's own value first.
+ * The host the framework's proxy-aware getter gave, parsed. The getters differ on malformed
+ * input (Koa keeps the first of a comma list in Host, Express keeps it verbatim), so a malformed
+ * Host header is refused whatever the getter made of it. A host taken from an X-Forwarded-Host
+ * *list* is refused too: Express and Koa take the first entry, Fastify the last, and a proxy
+ * that appends leaves the client's own value first.
  */
 export function requestHost(req: TenantRequest): ParsedHost {
+  const direct = parseHost(req.header('host'));
+  if (direct.kind === 'invalid') return direct;
   const host = parseHost(req.host);
   const forwarded = req.header('x-forwarded-host');
-  if (forwarded?.includes(',') && !sameHost(host, parseHost(req.header('host')))) {
+  if (forwarded?.includes(',') && !sameHost(host, direct)) {
     return { kind: 'invalid', reason: 'X-Forwarded-Host lists several hosts' };
   }
   return host;
