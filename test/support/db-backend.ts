@@ -88,7 +88,9 @@ export function adminKnex(dialect: 'pg' | 'mysql', connection: ServerConnection)
   const quiet = () => {};
   return knex({
     ...knexConfig(dialect, connection),
-    pool: { min: 0, max: 2 },
+    // Idle connections close soon, so a run without --exit and without the global teardown
+    // is not held open by them.
+    pool: { min: 0, max: 2, idleTimeoutMillis: 500 },
     acquireConnectionTimeout: 3000,
     log: { warn: quiet, error: quiet, debug: quiet, deprecate: quiet },
   });

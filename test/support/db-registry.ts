@@ -24,6 +24,8 @@ interface Registry {
   readonly suites: Map<Dialect, number>;
   sweep?: Promise<unknown>;
   hooked: boolean;
+  /** Set once the mocha global setup has started the dialects. */
+  globalSetup: boolean;
 }
 
 const registry: Registry = {
@@ -32,6 +34,7 @@ const registry: Registry = {
   started: new Map(),
   suites: new Map(),
   hooked: false,
+  globalSetup: false,
 };
 
 /** The plan for every dialect; throws on a malformed KNEX_SCOPES_* variable. */
@@ -65,6 +68,7 @@ export function backendFor(dialect: Dialect): Promise<Backend> {
 
 /** Starts every dialect some declared suite uses, in parallel, and waits for all of them. */
 export async function startUsedDialects(): Promise<void> {
+  registry.globalSetup = true;
   const startable = [...registry.used].filter((dialect) => planOf(dialect).source.kind !== 'missing');
   await Promise.allSettled(startable.map((dialect) => backendFor(dialect)));
 }
@@ -82,6 +86,9 @@ async function start(plan: DialectPlan): Promise<Backend> {
     const reason = error instanceof Error ? error : new Error(String(error));
     registry.started.set(plan.dialect, { error: reason, ms: Date.now() - begin });
     throw reason;
+  } finally {
+    // Without the global setup (mocha --no-config) nobody prints the header: say it here.
+    if (!registry.globalSetup) console.log(statusLine(dialectStatuses().find((s) => s.dialect === plan.dialect)!));
   }
 }
 
@@ -179,11 +186,13 @@ export function dialectStatuses(): DialectStatus[] {
 
 /** One line per dialect, e.g. "[databases] mysql: SKIPPED (no MYSQL_URL and no mariadbd ...)". */
 export function statusLines(summary = false): string[] {
-  return dialectStatuses().map((status) => {
-    const required = status.required ? ' [required]' : '';
-    const suites = summary && status.state !== 'deselected' ? `, ${status.suites} suite(s) ran` : '';
-    return `[databases] ${status.dialect}: ${status.detail}${suites}${required}`;
-  });
+  return dialectStatuses().map((status) => statusLine(status, summary));
+}
+
+function statusLine(status: DialectStatus, summary = false): string {
+  const required = status.required ? ' [required]' : '';
+  const suites = summary && status.state !== 'deselected' ? `, ${status.suites} suite(s) ran` : '';
+  return `[databases]${summary ? ' summary' : ''} ${status.dialect}: ${status.detail}${suites}${required}`;
 }
 
 function seconds(ms: number): string {

@@ -20,7 +20,7 @@ export async function mochaGlobalSetup(): Promise<void> {
 export const mochaHooks = {
   // The root suite's last hook: after every suite's own after(), before the reporter's totals.
   afterAll(): void {
-    for (const line of statusLines(true)) console.log(line.replace('[databases]', '[databases] summary'));
+    for (const line of statusLines(true)) console.log(line);
   },
 };
 
