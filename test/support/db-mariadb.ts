@@ -1,9 +1,9 @@
 // MariaDB (or MySQL) for the tests: the server named by MYSQL_URL, or one throwaway MariaDB
 // server per test run made with the local mariadbd and mariadb-install-db.
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { adminKnex, type Backend, connectionFromUrl, type ServerConnection, serverBackend } from './db-backend';
-import { asUser, freePort, runCommand, serverDir, serviceUser, startWatched, waitUntilReady } from './db-process';
+import { adminKnex, type Backend, connectionFromUrl, serverBackend } from './db-backend';
+import { asUser, serverDir, serviceUser } from './db-process';
+import { startThrowaway } from './db-throwaway';
 
 export async function externalMysql(url: string): Promise<Backend> {
   const connection = connectionFromUrl(url, 3306);
@@ -11,32 +11,26 @@ export async function externalMysql(url: string): Promise<Backend> {
   return serverBackend({ dialect: 'mysql', connection, admin, origin: 'server from MYSQL_URL' });
 }
 
-// Settings shared by the bootstrap and the server: small files, no durability, no binlog.
+// Settings shared by the bootstrap and the server: small files, no durability.
 const SPEED = ['--innodb-log-file-size=16M', '--innodb-doublewrite=0', '--innodb-flush-log-at-trx-commit=0'];
 
-export async function throwawayMariadb(serverBin: string, installDbBin: string): Promise<Backend> {
+export function throwawayMariadb(serverBin: string, installDbBin: string): Promise<Backend> {
   // As root, run as the mysql account; without one, mariadbd must be told to accept root.
   const user = serviceUser('mysql');
   const asRoot = process.getuid?.() === 0 && !user ? ['--user=root'] : [];
   const dir = serverDir('mysql', user);
   const data = join(dir, 'data');
-  await runCommand(
-    [
+  return startThrowaway({
+    dialect: 'mysql',
+    dir,
+    origin: 'throwaway server',
+    init: [
       ...asUser(user),
       installDbBin,
       ...['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
       ...['--skip-name-resolve', ...asRoot, ...SPEED],
     ],
-    dir,
-  ).catch((error) => {
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  });
-  const port = await freePort();
-  const server = startWatched({
-    dir,
-    stopSignal: 'SIGTERM',
-    argv: [
+    server: (port) => [
       ...asUser(user),
       serverBin,
       ...['--no-defaults', `--datadir=${data}`, `--socket=${join(dir, 'mysqld.sock')}`],
@@ -44,16 +38,8 @@ export async function throwawayMariadb(serverBin: string, installDbBin: string):
       ...['--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci', '--skip-log-bin'],
       ...['--innodb-buffer-pool-size=64M', '--max-connections=200', ...asRoot, ...SPEED],
     ],
+    stopSignal: 'SIGTERM',
+    // install-db made root@127.0.0.1 without a password.
+    connection: (port) => ({ host: '127.0.0.1', port, user: 'root' }),
   });
-  // install-db made root@127.0.0.1 without a password.
-  const connection: ServerConnection = { host: '127.0.0.1', port, user: 'root' };
-  const admin = adminKnex('mysql', connection);
-  try {
-    await waitUntilReady(server, 'mariadbd', () => admin.raw('select 1'));
-    return await serverBackend({ dialect: 'mysql', connection, admin, origin: 'throwaway server', stop: server.stop });
-  } catch (error) {
-    await admin.destroy();
-    await server.stop();
-    throw error;
-  }
 }
