@@ -2,7 +2,8 @@
 // and Fastify, the same requests, the same expected statuses, bodies, rows and scopes; on the
 // scoped Knex over every available test database.
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
+import { Agent, get as httpGet } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { scope } from '@knex-scopes/core';
 import { fromPath, fromSession } from '@knex-scopes/core/http';
 import type { Knex } from 'knex';
@@ -240,6 +241,27 @@ forEachDialect('http adapters: conformance', (testDb) => {
             }
           });
         }
+
+        it('a client that aborts mid-stream crashes nothing; the next request is served in its scope', async () => {
+          const { port } = app.server.address() as AddressInfo;
+          await new Promise<void>((resolve, reject) => {
+            const req = httpGet(
+              { host: '127.0.0.1', port, path: '/stream', headers: { 'x-tenant': 'acme' } },
+              (res) => {
+                res.once('data', () => {
+                  req.destroy();
+                  resolve();
+                });
+              },
+            );
+            req.on('error', (error: NodeJS.ErrnoException) =>
+              error.code === 'ECONNRESET' ? resolve() : reject(error),
+            );
+          });
+          await new Promise((resolve) => setTimeout(resolve, 150)); // the generator notices the abort
+          const res = await get('/whoami').set('X-Tenant', 'beta').expect(200);
+          assert.deepEqual(res.body.scope, BETA);
+        });
 
         if (framework !== 'koa') {
           it('response lifecycle callbacks (finish / onSend / onResponse) run in the scope', async () => {

@@ -71,6 +71,11 @@ describe('http: resolvers', () => {
       );
       // The framework ignored the list (untrusted peer): the Host header is used as is.
       assert.equal(await run(sub, { host: 'acme.example.test', headers: forwarded }), 'subdomain:acme');
+      // A malformed Host header is refused even when the framework getter tidied it up.
+      assert.equal(
+        await run(sub, { host: 'acme.example.test', headers: { host: 'acme.example.test, x.test' } }),
+        'invalid',
+      );
       const single = { host: 'proxy.internal', 'x-forwarded-host': 'acme.example.test' };
       assert.equal(await run(sub, { host: 'acme.example.test', headers: single }), 'subdomain:acme');
     });
