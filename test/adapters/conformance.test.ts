@@ -326,6 +326,13 @@ forEachDialect('http adapters: conformance', (testDb) => {
       });
 
       describe('options', () => {
+        it('refuses to start without a tenant resolver or with a bad status', async () => {
+          const refused = (e: unknown) => (e as { code?: string }).code === 'INVALID_DEFINITION';
+          await assert.rejects(buildApp(framework, { resolver: undefined as never, db }), refused);
+          const badStatus = { resolver: resolver(), db, statuses: { notFound: 200 } };
+          await assert.rejects(buildApp(framework, badStatus), refused);
+        });
+
         it('statuses are configurable', async () => {
           const custom = await buildApp(framework, {
             resolver: resolver(),

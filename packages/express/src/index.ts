@@ -1,14 +1,12 @@
 // Express 5: resolve the tenant, then continue the chain inside `run()`. Express calls the rest of
 // the stack synchronously from next(), and body-parser/raw-body bind their callbacks, so body
 // parsing, handlers, error middleware and streamed responses all inherit the scope.
-import { ScopeError } from '@knex-scopes/core';
 import {
   type AppTenant,
+  adapterRejections,
   type BaseScopingOptions,
   headerValue,
   pathOf,
-  rejectionOf,
-  rejectionStatuses,
   runInTenantScope,
   runWithoutTenant,
   sessionMiddlewareMissing,
@@ -69,6 +67,8 @@ function defaultRejection(rejection: TenantRejection, _req: Request, res: Respon
   res.status(rejection.status).json(rejection.body);
 }
 
+const USAGE = 'app.use(scopingMiddleware(tenantResolver({ from, lookup })))';
+
 /**
  * The middleware: `app.use(scopingMiddleware(resolveTenant, options))`, after the session and
  * before anything that queries. Mount it at `/t/:tenant` to resolve from a route param.
@@ -77,13 +77,7 @@ export function scopingMiddleware<T extends AppTenant>(
   resolveTenant: TenantResolver<T, Request>,
   options: ExpressScopingOptions = {},
 ): RequestHandler {
-  if (typeof resolveTenant?.resolve !== 'function') {
-    throw new ScopeError(
-      'INVALID_DEFINITION',
-      'scopingMiddleware() needs a tenant resolver: scopingMiddleware(tenantResolver({ from, lookup })).',
-    );
-  }
-  const statuses = rejectionStatuses(options.statuses);
+  const toRejection = adapterRejections(resolveTenant, options.statuses, USAGE);
   const { exempt } = options;
   const onRejected = options.onRejected ?? defaultRejection;
 
@@ -95,7 +89,7 @@ export function scopingMiddleware<T extends AppTenant>(
       resolveTenant
         .resolve(new ExpressTenantRequest(req))
         .then((resolution) => {
-          if (!resolution.ok) return onRejected(rejectionOf(resolution.error, statuses), req, res, next);
+          if (!resolution.ok) return onRejected(toRejection(resolution.error), req, res, next);
           req.tenant = resolution.tenant;
           runInTenantScope(resolution.state, () => next());
         })

@@ -1,14 +1,12 @@
 // Fastify 5: a callback-style onRequest hook that calls done() inside run(). Fastify routes before
 // onRequest (params are known) and runs every later stage (parsers, preValidation, handler,
 // onSend, onResponse, error and 404 handlers) from that call. An async hook cannot do this.
-import { ScopeError } from '@knex-scopes/core';
 import {
   type AppTenant,
+  adapterRejections,
   type BaseScopingOptions,
   headerValue,
   pathOf,
-  rejectionOf,
-  rejectionStatuses,
   runInTenantScope,
   runWithoutTenant,
   sessionMiddlewareMissing,
@@ -16,7 +14,7 @@ import {
   type TenantRequest,
   type TenantResolver,
 } from '@knex-scopes/core/http';
-import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 declare module 'fastify' {
@@ -43,6 +41,7 @@ export interface KnexScopesOptions extends BaseScopingOptions<FastifyRequest> {
   readonly onRejected?: FastifyRejectionHandler;
 }
 
+const USAGE = 'app.register(knexScopes, { resolveTenant: tenantResolver({ from, lookup }) })';
 const SESSION_FIRST = 'register @fastify/cookie and @fastify/session before knexScopes';
 
 class FastifyTenantRequest implements TenantRequest<FastifyRequest> {
@@ -70,16 +69,14 @@ function defaultRejection(rejection: TenantRejection, _request: FastifyRequest, 
   reply.code(rejection.status).send(rejection.body);
 }
 
-const plugin: FastifyPluginCallback<KnexScopesOptions> = (fastify, options, done) => {
+// Async only so that a configuration error fails register()/ready() at start-up; the hook
+// itself must stay callback-style.
+const plugin: FastifyPluginAsync<KnexScopesOptions> = async (fastify, options) => {
   const { resolveTenant, exempt } = options;
-  if (typeof resolveTenant?.resolve !== 'function') {
-    const message = 'knexScopes needs a tenant resolver: register(knexScopes, { resolveTenant: tenantResolver(...) }).';
-    return done(new ScopeError('INVALID_DEFINITION', message));
-  }
+  const toRejection = adapterRejections(resolveTenant, options.statuses, USAGE);
   // Detected at start-up here, where the other adapters can only detect it per request.
   if (resolveTenant.usesSession && !fastify.hasRequestDecorator('session'))
-    return done(sessionMiddlewareMissing(SESSION_FIRST));
-  const statuses = rejectionStatuses(options.statuses);
+    throw sessionMiddlewareMissing(SESSION_FIRST);
   const onRejected = options.onRejected ?? defaultRejection;
   fastify.decorateRequest('tenant', null);
 
@@ -94,7 +91,7 @@ const plugin: FastifyPluginCallback<KnexScopesOptions> = (fastify, options, done
         }
         // Answered here without calling hookDone(): the route never runs.
         try {
-          const answered = onRejected(rejectionOf(resolution.error, statuses), request, reply);
+          const answered = onRejected(toRejection(resolution.error), request, reply);
           if (answered instanceof Promise) answered.catch(hookDone);
         } catch (error) {
           hookDone(error as Error);
@@ -102,7 +99,6 @@ const plugin: FastifyPluginCallback<KnexScopesOptions> = (fastify, options, done
       }, hookDone);
     });
   });
-  done();
 };
 
 /** The plugin: `await app.register(knexScopes, { resolveTenant, ... })`, after the session. */

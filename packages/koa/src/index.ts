@@ -1,13 +1,11 @@
 // Koa 3: resolve the tenant, then return the scoped next() so the whole downstream chain and its
 // errors stay inside the scope; a streamed body is bound before Koa pipes it.
-import { ScopeError } from '@knex-scopes/core';
 import {
   type AppTenant,
+  adapterRejections,
   type BaseScopingOptions,
   headerValue,
   pathOf,
-  rejectionOf,
-  rejectionStatuses,
   runInTenantScope,
   runWithoutTenant,
   type TenantRejection,
@@ -61,6 +59,8 @@ function defaultRejection(rejection: TenantRejection, ctx: Context): void {
   ctx.body = rejection.body;
 }
 
+const USAGE = 'app.use(scopingMiddleware(tenantResolver({ from, lookup })))';
+
 /**
  * The middleware: `app.use(scopingMiddleware(resolveTenant, options))`, after the session and
  * before anything that queries. Use `router.use(...)` under a `/t/:tenant` prefix for params.
@@ -69,13 +69,7 @@ export function scopingMiddleware<T extends AppTenant>(
   resolveTenant: TenantResolver<T, Context>,
   options: KoaScopingOptions = {},
 ): Middleware {
-  if (typeof resolveTenant?.resolve !== 'function') {
-    throw new ScopeError(
-      'INVALID_DEFINITION',
-      'scopingMiddleware() needs a tenant resolver: scopingMiddleware(tenantResolver({ from, lookup })).',
-    );
-  }
-  const statuses = rejectionStatuses(options.statuses);
+  const toRejection = adapterRejections(resolveTenant, options.statuses, USAGE);
   const { exempt } = options;
   const onRejected = options.onRejected ?? defaultRejection;
 
@@ -84,7 +78,7 @@ export function scopingMiddleware<T extends AppTenant>(
     runWithoutTenant(async () => {
       if (exempt?.(ctx)) return next();
       const resolution = await resolveTenant.resolve(new KoaTenantRequest(ctx));
-      if (!resolution.ok) return onRejected(rejectionOf(resolution.error, statuses), ctx);
+      if (!resolution.ok) return onRejected(toRejection(resolution.error), ctx);
       ctx.state.tenant = resolution.tenant;
       // Returned, not just called: the chain's promise and its errors must stay in the scope.
       return runInTenantScope(resolution.state, async () => {

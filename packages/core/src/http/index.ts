@@ -7,7 +7,7 @@ export { normalizeDomain, parseHost } from './hostname';
 export type { KeyOutcome, KeyRule } from './keys';
 export type { Found, LookupCacheOptions } from './lookup-cache';
 export type { BaseScopingOptions, RejectionBody, RejectionStatuses, TenantRejection } from './rejection';
-export { rejectionOf, rejectionStatuses } from './rejection';
+export { adapterRejections, rejectionOf, rejectionStatuses } from './rejection';
 export type { TenantRequest } from './request';
 export { headerValue, pathOf, sessionMiddlewareMissing } from './request';
 export { runInTenantScope, runWithoutTenant } from './request-scope';

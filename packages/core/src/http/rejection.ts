@@ -57,3 +57,19 @@ export function rejectionOf(error: ScopeError, statuses: Readonly<Record<string,
   const status = statuses[error.code] ?? 400;
   return Object.freeze({ status, error, body: Object.freeze({ error: error.code, message: error.message }) });
 }
+
+/**
+ * What every adapter checks when it is created: a tenant resolver was given (`usage` shows how)
+ * and the statuses are valid. Returns the adapter's way from a refusal to its rejection.
+ */
+export function adapterRejections(
+  resolveTenant: unknown,
+  statuses: RejectionStatuses | undefined,
+  usage: string,
+): (error: ScopeError) => TenantRejection {
+  if (typeof (resolveTenant as { resolve?: unknown } | undefined)?.resolve !== 'function') {
+    throw new ScopeError('INVALID_DEFINITION', `A tenant resolver is required: ${usage}.`);
+  }
+  const table = rejectionStatuses(statuses);
+  return (error) => rejectionOf(error, table);
+}
