@@ -1,0 +1,132 @@
+// Objection.js 3 bound to the scoped instance: every query it builds goes through the same
+// compile seam (knex-internals.md §6 group 16).
+import assert from 'node:assert/strict';
+import { scope } from '@knex-scopes/core';
+import type { Knex } from 'knex';
+import { Model } from 'objection';
+import { forEachDialect } from '../../../../test/support/databases';
+import { col, createSchema, expectScopeError, makeScopes, plain, seed } from './fixtures';
+
+class Tag extends Model {
+  static override tableName = 'tags';
+  declare id: number;
+  declare name: string;
+}
+
+class Page extends Model {
+  static override tableName = 'pages';
+  declare id: number;
+  declare tenant_id: number;
+  declare title: string;
+  declare comments?: Comment[];
+  declare tags?: Tag[];
+  static override get relationMappings() {
+    return {
+      comments: { relation: Model.HasManyRelation, modelClass: Comment, join: { from: 'pages.id', to: 'comments.page_id' } },
+      tags: {
+        relation: Model.ManyToManyRelation,
+        modelClass: Tag,
+        join: { from: 'pages.id', through: { from: 'page_tags.page_id', to: 'page_tags.tag_id' }, to: 'tags.id' },
+      },
+    };
+  }
+}
+
+class Comment extends Model {
+  static override tableName = 'comments';
+  declare id: number;
+  declare page_id: number;
+  declare body: string;
+  declare page?: Page;
+  static override get relationMappings() {
+    return {
+      page: { relation: Model.BelongsToOneRelation, modelClass: Page, join: { from: 'comments.page_id', to: 'pages.id' } },
+      replies: { relation: Model.HasManyRelation, modelClass: Reply, join: { from: 'comments.id', to: 'replies.comment_id' } },
+    };
+  }
+}
+
+class Reply extends Model {
+  static override tableName = 'replies';
+  declare id: number;
+  declare comment_id: number;
+  declare body: string;
+}
+
+forEachDialect('scoped Knex: Objection.js', (tdb) => {
+  let base: Knex;
+  let db: Knex;
+  let P: typeof Page;
+  let C: typeof Comment;
+  before(async () => {
+    base = tdb.knex();
+    await createSchema(base);
+    await seed(base);
+    db = makeScopes().wrap(base);
+    P = Page.bindKnex(db);
+    C = Comment.bindKnex(db);
+  });
+  const t1 = <T>(fn: () => T) => scope({ tenant: 1 }, fn);
+
+  it('filters query(), findById() and refuses without a scope', async () => {
+    assert.deepEqual(col(await t1(() => P.query()), 'title'), ['p1-t1', 'p2-t1']);
+    assert.equal(await t1(() => P.query().findById(3)), undefined);
+    assert.equal((await t1(() => P.query().findById(1)))?.title, 'p1-t1');
+    await expectScopeError(P.query(), 'SCOPE_MISSING');
+    assert.match(plain(t1(() => P.query().where('id', 1).toKnexQuery().toString())), /pages\.tenant_id = 1/);
+  });
+
+  it('patches and deletes only rows in scope', async () => {
+    assert.equal(await t1(() => P.query().patch({ title: 'x' }).where('id', 3)), 0);
+    assert.equal(await t1(() => C.query().deleteById(4)), 0);
+    assert.equal((await base('pages').where('id', 3).first())?.title, 'p3-t2');
+    assert.equal((await base('comments')).length, 4);
+  });
+
+  it('filters $relatedQuery: has-many, belongs-to and many-to-many through a scoped join table', async () => {
+    await t1(async () => {
+      const page = await P.query().findById(1);
+      assert.ok(page);
+      assert.deepEqual(col(await page.$relatedQuery('comments'), 'body'), ['c1-t1']);
+      const tags = await page.$relatedQuery('tags');
+      assert.deepEqual(col(tags, 'name'), ['news']);
+      const comment = await C.query().findById(2);
+      assert.equal((await comment?.$relatedQuery('page'))?.title, 'p2-t1');
+    });
+    // a foreign page fetched unscoped and asked for its relations inside tenant 1 gets nothing
+    const foreign = (await scope({ tenant: 2 }, () => P.query().findById(3))) as Page;
+    assert.deepEqual(await t1(() => foreign.$relatedQuery('comments')), []);
+    assert.deepEqual(await t1(() => foreign.$relatedQuery('tags')), []);
+  });
+
+  it('filters withGraphFetched, withGraphJoined, joinRelated and resultSize', async () => {
+    const fetched = (await t1(() => P.query().withGraphFetched('[comments, tags]').orderBy('id'))) as Page[];
+    assert.deepEqual(
+      fetched.map((p) => [p.title, col(p.comments ?? [], 'body'), col(p.tags ?? [], 'name')]),
+      [
+        ['p1-t1', ['c1-t1'], ['news']],
+        ['p2-t1', ['c2-t1'], ['misc']],
+      ],
+    );
+    const joined = (await t1(() => P.query().withGraphJoined('comments').orderBy('pages.id'))) as Page[];
+    assert.deepEqual(
+      joined.map((p) => p.title),
+      ['p1-t1', 'p2-t1'],
+    );
+    const related = await t1(() => C.query().joinRelated('page').where('page.title', 'like', 'p%').select('comments.body'));
+    assert.deepEqual(col(related, 'body'), ['c1-t1', 'c2-t1']);
+    assert.equal(await t1(() => C.query().resultSize()), 2);
+  });
+
+  it('filters inside Model.transaction', async () => {
+    const n = await t1(() => P.transaction(async (trx) => C.query(trx).resultSize()));
+    assert.equal(n, 2);
+  });
+
+  it('stamps the tenant on insert', async () => {
+    const inserted = await t1(() => P.query().insert({ title: 'objection-new' }));
+    const row = await base('pages').where('id', inserted.id).first();
+    assert.equal(Number(row?.tenant_id), 1);
+    await base('pages').where('id', inserted.id).del();
+  });
+});
