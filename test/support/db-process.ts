@@ -78,7 +78,12 @@ async function stopOrphan(dir: string): Promise<void> {
   const [pidText, signal] = readFileSync(record, 'utf8').trim().split(' ');
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || !isAlive(pid)) return;
-  const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return; // gone meanwhile, or no /proc: nothing we may safely kill
+  }
   if (!cmdline.includes(dir)) return;
   process.kill(pid, (signal ?? 'SIGTERM') as NodeJS.Signals);
   for (let i = 0; i < 60 && isAlive(pid); i++) await sleep(50);

@@ -43,7 +43,7 @@ export function dialectPlans(): readonly DialectPlan[] {
   return registry.plans;
 }
 
-export function planOf(dialect: Dialect): DialectPlan {
+function planOf(dialect: Dialect): DialectPlan {
   return dialectPlans().find((plan) => plan.dialect === dialect)!;
 }
 
