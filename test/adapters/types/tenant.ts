@@ -6,6 +6,7 @@ import {
   fromSession,
   fromSubdomain,
   type TenantRequest,
+  type TenantResolver,
   tenantResolver,
 } from '@knex-scopes/core/http';
 
@@ -23,8 +24,13 @@ declare module '@knex-scopes/core/http' {
 export const from = firstOf(fromHeader('x-tenant'), fromSubdomain({ baseDomain: 'example.test' }), fromSession('t'));
 export const resolveTenant = tenantResolver({
   from,
-  lookup: async (key: string): Promise<Tenant | undefined> => ({ id: 1, slug: key }),
+  lookup: async (key): Promise<Tenant | undefined> => ({ id: 1, slug: key }),
   cache: { ttl: 60_000, max: 500 },
+});
+// The tenant type is inferred from an unannotated lookup.
+export const inferred: TenantResolver<{ id: number; slug: string }> = tenantResolver({
+  from,
+  lookup: (key) => (key === 'acme' ? { id: 1, slug: key } : undefined),
 });
 resolveTenant.evict('acme');
 resolveTenant.evict((tenant) => tenant.id === 1);
@@ -32,8 +38,8 @@ resolveTenant.evict((tenant) => tenant.id === 1);
 // A tenant without an id maps itself to scope values.
 tenantResolver({
   from,
-  lookup: () => ({ org: 7 }),
-  scopeValues: (tenant) => ({ tenant: tenant.org }),
+  lookup: async (key) => ({ org: 7, region: key }),
+  scopeValues: (tenant) => ({ tenant: tenant.org, region: tenant.region }),
 });
 // @ts-expect-error a tenant without an id needs scopeValues
 tenantResolver({ from, lookup: () => ({ org: 7 }) });

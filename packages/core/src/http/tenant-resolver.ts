@@ -15,23 +15,23 @@ export interface LookupContext {
 
 type MaybePromise<T> = T | PromiseLike<T>;
 
-interface BaseOptions<T, Raw> {
+/** Options of `tenantResolver`. */
+export interface TenantResolverOptions<T, Raw = unknown> {
   /** Where the key comes from: one resolver, a plain function, or `firstOf(...)`. */
   readonly from: KeyResolver<Raw>;
   /** The tenant for a valid key; `undefined` or `null` for an unknown one (404). */
   readonly lookup: (key: string, context: LookupContext) => MaybePromise<T | null | undefined>;
   /** Cache lookups in an LRU (`true` for the defaults). Default: no cache. */
   readonly cache?: LookupCacheOptions | boolean;
+  /**
+   * The scope a tenant's requests run in; several dimensions allowed. Default
+   * `(tenant) => ({ tenant: tenant.id })`, so it is required when the tenant has no `id`.
+   */
+  readonly scopeValues?: ScopeValuesOf<T>;
 }
 
-/** The scope a tenant's requests run in; several dimensions allowed. */
+/** The scope values of a tenant. */
 export type ScopeValuesOf<T> = (tenant: T) => ScopeValues;
-
-/** Options of `tenantResolver`; `scopeValues` may be left out when the tenant has an `id`. */
-export type TenantResolverOptions<T, Raw = unknown> = BaseOptions<T, Raw> &
-  (T extends { readonly id: ScopeKey }
-    ? { /** Default `(tenant) => ({ tenant: tenant.id })`. */ readonly scopeValues?: ScopeValuesOf<T> }
-    : { readonly scopeValues: ScopeValuesOf<T> });
 
 /** A resolved request, or the reason it has no tenant (a ScopeError with a TENANT_* code). */
 export type TenantResolution<T> =
@@ -65,6 +65,15 @@ function refused(code: 'TENANT_KEY_MISSING' | 'TENANT_KEY_INVALID' | 'TENANT_NOT
 }
 
 /** Builds the resolver an adapter takes: `scopingMiddleware(tenantResolver({ from, lookup }))`. */
+// Two overloads rather than a conditional type, so T is still inferred from a lookup whose
+// parameter is not annotated; the one with `scopeValues` comes first so that its callback's
+// parameter is typed from the lookup, not from the `id` constraint.
+export function tenantResolver<T, Raw = unknown>(
+  options: TenantResolverOptions<T, Raw> & { readonly scopeValues: ScopeValuesOf<T> },
+): TenantResolver<T, Raw>;
+export function tenantResolver<T extends { readonly id: ScopeKey }, Raw = unknown>(
+  options: TenantResolverOptions<T, Raw> & { readonly scopeValues?: undefined },
+): TenantResolver<T, Raw>;
 export function tenantResolver<T, Raw = unknown>(options: TenantResolverOptions<T, Raw>): TenantResolver<T, Raw> {
   const { from, lookup } = options;
   if (typeof from !== 'function' || typeof lookup !== 'function') {
