@@ -4,6 +4,7 @@ import type { EventSink, ScopeEvent } from './diagnostics';
 import { ScopeError } from './errors';
 import type { Mode, ScopedPolicy } from './knex/compile-run';
 import type { ClientLike } from './knex/knex-internals';
+import { PathCache } from './knex/path-cache';
 import { makeScopedClientClass, POLICY } from './knex/scoped-client';
 import { TableMatcher } from './knex/table-names';
 import { assertSupportedKnex } from './knex/version-guard';
@@ -76,12 +77,14 @@ export function defineScopes<Tables extends string>(options: ScopesOptions<Table
       }
       assertSupportedKnex(instance.client);
       const derived = instance.withUserParams(instance.userParams ?? {}) as unknown as KnexWithClient;
-      const policy: ScopedPolicy = {
+      const policy: { -readonly [K in keyof ScopedPolicy]: ScopedPolicy[K] } = {
         matcher: new TableMatcher(policies, derived.client.config),
         policies,
         mode,
         onEvent,
+        paths: { subquery: () => undefined },
       };
+      policy.paths = new PathCache(policy);
       const Scoped = makeScopedClientClass(instance.client.constructor, policy);
       Object.setPrototypeOf(derived.client, Scoped.prototype);
       return derived as unknown as K;

@@ -6,6 +6,7 @@ import { ScopeError } from '../errors';
 import type { ScopeState } from '../scope-state';
 import { ALL, type ScopeValue } from '../scope-values';
 import type { TablePolicy } from '../table-paths';
+import type { PathSubquery } from './predicates';
 import type { TableMatcher } from './table-names';
 
 export type Mode = 'enforce' | 'report';
@@ -16,6 +17,8 @@ export interface ScopedPolicy {
   readonly policies: ReadonlyMap<string, TablePolicy>;
   readonly mode: Mode;
   readonly onEvent: EventSink | undefined;
+  /** Compiled FK-path subqueries, per wrapped instance. */
+  readonly paths: { subquery: PathSubquery };
 }
 
 function sameValue(a: ScopeValue | undefined, b: ScopeValue | undefined): boolean {

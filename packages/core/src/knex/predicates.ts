@@ -12,7 +12,7 @@ export const INTERNAL_WRAPPER: unique symbol = Symbol('knex-scopes.internalWrapp
 export type Filter = { readonly rule: DimensionRule; readonly value: Exclude<ScopeValue, symbol> };
 
 /** `select parent.key from parent` — filtered by the parent's own rule when it is compiled. */
-function parentKeys(
+export function parentKeys(
   client: ClientLike,
   rule: DimensionRule & { kind: 'path' },
   schema: string | undefined,
@@ -28,22 +28,24 @@ function falseRaw(client: ClientLike) {
   return client.raw('1 = 0');
 }
 
+/** Builds (or takes from a cache) the filtered subquery of an FK path. */
+export type PathSubquery = (
+  client: ClientLike,
+  f: Filter & { rule: { kind: 'path' } },
+  schema: string | undefined,
+) => unknown;
+
 export function wherePredicate(
   client: ClientLike,
   qualifier: string,
   schema: string | undefined,
   f: Filter,
+  pathSubquery: PathSubquery,
 ): Statement {
   const column = `${qualifier}.${f.rule.column}`;
   if (f.rule.kind === 'path') {
-    return {
-      grouping: 'where',
-      type: 'whereIn',
-      column,
-      value: parentKeys(client, f.rule, schema),
-      not: false,
-      bool: 'and',
-    };
+    const value = pathSubquery(client, f as Filter & { rule: { kind: 'path' } }, schema);
+    return { grouping: 'where', type: 'whereIn', column, value, not: false, bool: 'and' };
   }
   if (Array.isArray(f.value)) {
     const keys = f.value as readonly ScopeKey[];
@@ -63,10 +65,17 @@ export function wherePredicate(
   };
 }
 
-export function onPredicate(client: ClientLike, qualifier: string, schema: string | undefined, f: Filter): Clause {
+export function onPredicate(
+  client: ClientLike,
+  qualifier: string,
+  schema: string | undefined,
+  f: Filter,
+  pathSubquery: PathSubquery,
+): Clause {
   const column = `${qualifier}.${f.rule.column}`;
   if (f.rule.kind === 'path') {
-    return { type: 'onIn', column, value: parentKeys(client, f.rule, schema), not: false, bool: 'and' };
+    const value = pathSubquery(client, f as Filter & { rule: { kind: 'path' } }, schema);
+    return { type: 'onIn', column, value, not: false, bool: 'and' };
   }
   if (Array.isArray(f.value)) {
     const keys = f.value as readonly ScopeKey[];

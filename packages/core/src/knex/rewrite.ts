@@ -201,7 +201,8 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
       placement.single = guardInsert(run, placement.single, ref, filters, dialect);
       if (!filters || filters.length === 0 || !single.merge) continue;
       // an upsert's DO UPDATE must not overwrite another tenant's row
-      for (const f of filters) placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f));
+      for (const f of filters)
+        placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f, run.policy.paths.subquery));
       continue;
     }
     if (isBase && method === 'update') guardUpdate(run, single, ref, filters);
@@ -220,7 +221,7 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
         placement,
         site.join,
         site.index,
-        filters.map((f) => onPredicate(client, ref.qualifier, ref.schema, f)),
+        filters.map((f) => onPredicate(client, ref.qualifier, ref.schema, f, run.policy.paths.subquery)),
       );
     } else if (site.kind === 'join' && usesUsing(site.join) && site.join.joinType !== 'inner' && !isWrite) {
       replaceJoinTable(placement, site.join, site.index, derivedTable(client, ref));
@@ -232,7 +233,8 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
         placement.single = { ...placement.single, table };
       }
     } else {
-      for (const f of filters) placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f));
+      for (const f of filters)
+        placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f, run.policy.paths.subquery));
     }
   }
 

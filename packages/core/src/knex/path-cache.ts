@@ -1,0 +1,52 @@
+// The SQL of an FK path's filtered subquery depends only on the path, the schema and the shape
+// of the scope value (one key, or n keys), so it is compiled once per wrapped instance and
+// reused as a raw with fresh bindings: FK paths then cost what a hand-written subquery costs.
+import type { ScopeKey } from '../scope-values';
+import { CompileRun, type ScopedPolicy, withFrame } from './compile-run';
+import type { ClientLike } from './knex-internals';
+import { type Filter, parentKeys } from './predicates';
+
+const LIMIT = 500;
+
+export class PathCache {
+  private readonly sql = new Map<string, string>();
+
+  constructor(private readonly policy: ScopedPolicy) {}
+
+  /** The filtered `select parent.key from parent …` for this filter, as a raw. */
+  subquery = (client: ClientLike, f: Filter & { rule: { kind: 'path' } }, schema: string | undefined): unknown => {
+    const keys: readonly ScopeKey[] = Array.isArray(f.value) ? (f.value as readonly ScopeKey[]) : [f.value as ScopeKey];
+    const shape = Array.isArray(f.value) ? `a${keys.length}` : 's';
+    const key = `${f.rule.parentTable}\u0000${f.rule.parentKey}\u0000${f.rule.dimension}\u0000${schema ?? ''}\u0000${shape}`;
+    let sql = this.sql.get(key);
+    if (sql === undefined) {
+      const compiled = this.compile(client, f, schema, keys.length, Array.isArray(f.value));
+      if (compiled === undefined) return parentKeys(client, f.rule, schema);
+      sql = compiled;
+      if (this.sql.size >= LIMIT) this.sql.clear();
+      this.sql.set(key, sql);
+    }
+    return client.raw(sql, [...keys]);
+  };
+
+  private compile(
+    client: ClientLike,
+    f: Filter & { rule: { kind: 'path' } },
+    schema: string | undefined,
+    n: number,
+    isArray: boolean,
+  ): string | undefined {
+    // Compile with sentinel keys, in a run whose scope holds only this dimension.
+    const sentinel = isArray ? Array.from({ length: n }, (_, i) => i + 1) : 1;
+    const state = Object.freeze({ enabled: true, values: Object.freeze({ [f.rule.dimension]: sentinel }) });
+    const run = new CompileRun(this.policy, undefined, undefined, state);
+    const query = withFrame({ run }, () => client.queryCompiler(parentKeys(client, f.rule, schema)).toSQL()) as {
+      sql: string;
+      bindings: unknown[];
+    };
+    // Only cache when the bindings are exactly the sentinels: then the SQL is a pure template.
+    const expected = isArray ? (sentinel as number[]) : [sentinel];
+    const same = query.bindings.length === expected.length && query.bindings.every((b, i) => b === expected[i]);
+    return same && n > 0 ? query.sql : undefined;
+  }
+}
