@@ -2,7 +2,7 @@
 // filter written by hand, and the scoped instance, interleaved in one run (median of rounds).
 // A script that prints numbers, never a test. Usage: tsx bench/compile.ts [--quick]
 import { defineScopes, scope } from '@knex-scopes/core';
-import knexFactory, { type Knex } from 'knex';
+import knexFactory from 'knex';
 
 const quick = process.argv.includes('--quick');
 const N = quick ? 5_000 : 50_000;

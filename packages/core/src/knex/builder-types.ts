@@ -5,7 +5,6 @@ declare module 'knex' {
   namespace Knex {
     // The type parameters must repeat Knex's declaration exactly for the merge to apply.
     // biome-ignore lint/suspicious/noExplicitAny: mirrors Knex's own declaration
-    // biome-ignore lint/complexity/noBannedTypes: mirrors Knex's own declaration
     interface QueryBuilder<TRecord extends {} = any, TResult = any> {
       /**
        * Runs this query in exactly this scope, replacing the active one (django-scopes'

@@ -22,7 +22,11 @@ class Page extends Model {
   declare tags?: Tag[];
   static override get relationMappings() {
     return {
-      comments: { relation: Model.HasManyRelation, modelClass: Comment, join: { from: 'pages.id', to: 'comments.page_id' } },
+      comments: {
+        relation: Model.HasManyRelation,
+        modelClass: Comment,
+        join: { from: 'pages.id', to: 'comments.page_id' },
+      },
       tags: {
         relation: Model.ManyToManyRelation,
         modelClass: Tag,
@@ -40,8 +44,16 @@ class Comment extends Model {
   declare page?: Page;
   static override get relationMappings() {
     return {
-      page: { relation: Model.BelongsToOneRelation, modelClass: Page, join: { from: 'comments.page_id', to: 'pages.id' } },
-      replies: { relation: Model.HasManyRelation, modelClass: Reply, join: { from: 'comments.id', to: 'replies.comment_id' } },
+      page: {
+        relation: Model.BelongsToOneRelation,
+        modelClass: Page,
+        join: { from: 'comments.page_id', to: 'pages.id' },
+      },
+      replies: {
+        relation: Model.HasManyRelation,
+        modelClass: Reply,
+        join: { from: 'comments.id', to: 'replies.comment_id' },
+      },
     };
   }
 }
@@ -113,7 +125,9 @@ forEachDialect('scoped Knex: Objection.js', (tdb) => {
       joined.map((p) => p.title),
       ['p1-t1', 'p2-t1'],
     );
-    const related = await t1(() => C.query().joinRelated('page').where('page.title', 'like', 'p%').select('comments.body'));
+    const related = await t1(() =>
+      C.query().joinRelated('page').where('page.title', 'like', 'p%').select('comments.body'),
+    );
     assert.deepEqual(col(related, 'body'), ['c1-t1', 'c2-t1']);
     assert.equal(await t1(() => C.query().resultSize()), 2);
   });

@@ -2,7 +2,7 @@
 // (knex-internals.md §6 groups 11, 15, 17).
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { defineScopes, SUPPORTED_KNEX_RANGE, scope, scopesDisabled } from '@knex-scopes/core';
+import { defineScopes, SUPPORTED_KNEX_RANGE, scope } from '@knex-scopes/core';
 import knexFactory, { type Knex } from 'knex';
 import { forEachDialect } from '../../../../test/support/databases';
 import { col, createSchema, expectScopeError, makeScopes, plain, seed, TABLES } from './fixtures';
