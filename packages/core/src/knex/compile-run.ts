@@ -4,8 +4,9 @@
 import { type BypassReason, captureStack, type EventSink, publish, wantsEvent } from '../diagnostics';
 import { ScopeError } from '../errors';
 import type { ScopeState } from '../scope-state';
-import { ALL, type ScopeValue } from '../scope-values';
-import type { TablePolicy } from '../table-paths';
+import { ALL, type ScopeKey, type ScopeValue } from '../scope-values';
+import type { PathRule, TablePolicy } from '../table-paths';
+import { addParentKeys, type ParentCheck, type PendingParentChecks } from './parent-checks';
 import type { PathSubquery } from './predicates';
 import type { TableMatcher } from './table-names';
 
@@ -54,6 +55,8 @@ export class CompileRun {
     | { tables: Set<string>; dimensions: Set<string>; code: ScopeError['code']; message: string }
     | undefined;
   private bypasses: Map<BypassReason, Set<string>> | undefined;
+  /** FK-path keys the runner must verify before the write is sent. */
+  parentChecks: ParentCheck[] | undefined;
 
   constructor(
     readonly policy: ScopedPolicy,
@@ -93,6 +96,17 @@ export class CompileRun {
     const tables = this.bypasses.get(reason) ?? new Set<string>();
     this.bypasses.set(reason, tables);
     tables.add(table);
+  }
+
+  requireParents(table: string, rule: PathRule, schema: string | undefined, keys: readonly ScopeKey[]): void {
+    this.parentChecks ??= [];
+    addParentKeys(this.parentChecks, table, rule, schema, keys);
+  }
+
+  /** What the runner must verify before sending this query, if anything. */
+  pendingParentChecks(): PendingParentChecks | undefined {
+    if (!this.parentChecks) return undefined;
+    return { state: this.state(), checks: this.parentChecks, mode: this.policy.mode, onEvent: this.policy.onEvent };
   }
 
   /** Publishes what this compile observed: one event per kind and query. */

@@ -2,8 +2,8 @@
 // filters each reference needs, and where they go (WHERE, the ON clause, or a filtered derived
 // table), plus the write rules that can be decided without the database.
 import { ScopeError } from '../errors';
-import { ALL, type ScopeValue, scopeValueIncludes } from '../scope-values';
-import type { TablePolicy } from '../table-paths';
+import { ALL, type ScopeKey, type ScopeValue, scopeValueIncludes } from '../scope-values';
+import type { PathRule, TablePolicy } from '../table-paths';
 import type { CompileRun } from './compile-run';
 import {
   type BuilderLike,
@@ -302,6 +302,16 @@ function guardInsert(
   }
   if (data === undefined || isRaw(data)) return single; // raw values go through the raw policy
   const rows = Array.isArray(data) ? data : [data];
+  for (const f of filters) {
+    if (f.rule.kind !== 'path') continue;
+    const rule = f.rule;
+    const values = rows.map((row: unknown) => {
+      if (typeof row !== 'object' || row === null) return undefined;
+      const key = findKey(run, row as Record<string, unknown>, rule.column);
+      return key === undefined ? undefined : (row as Record<string, unknown>)[key];
+    });
+    requireParents(run, table, rule, ref.schema, values);
+  }
   const direct = filters.filter((f) => f.rule.kind === 'direct');
   // ALL on a dimension leaves no filter for it: with no key to stamp, the value must be given
   const lifted = ref.policy.rules.filter(
@@ -397,6 +407,32 @@ function checkWritten(
   }
 }
 
+/**
+ * The keys an FK path column is set to must name parents visible in the scope: collected here,
+ * checked by the runner (parent-checks.ts). `null` is left to the column's own nullability.
+ */
+function requireParents(
+  run: CompileRun,
+  table: string,
+  rule: PathRule,
+  schema: string | undefined,
+  values: unknown[],
+): void {
+  const keys: ScopeKey[] = [];
+  for (const value of values) {
+    if (value === undefined || value === null) continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') {
+      keys.push(value);
+      continue;
+    }
+    const what =
+      isRaw(value) || isBuilder(value) ? 'an expression that cannot be checked' : `a ${typeof value}, not a key`;
+    run.refuse(crossScope(table, rule.column, rule.dimension, `"${rule.column}" is set to ${what}.`));
+    return;
+  }
+  if (keys.length > 0) run.requireParents(table, rule, schema, keys);
+}
+
 /** UPDATE: a tenant column may only be set to a value inside the scope, never incremented. */
 function guardUpdate(run: CompileRun, single: SingleLike, ref: TableRef, filters: Filter[] | undefined): void {
   if (!filters) return;
@@ -404,8 +440,15 @@ function guardUpdate(run: CompileRun, single: SingleLike, ref: TableRef, filters
   const update = single.update as Record<string, unknown> | undefined;
   const counter = single.counter as Record<string, unknown> | undefined;
   for (const f of filters) {
-    if (f.rule.kind !== 'direct') continue;
     const column = f.rule.column;
+    if (f.rule.kind === 'path') {
+      const key = update && typeof update === 'object' ? findKey(run, update, column) : undefined;
+      if (key !== undefined) requireParents(run, table, f.rule, ref.schema, [update?.[key]]);
+      if (counter && typeof counter === 'object' && findKey(run, counter, column) !== undefined) {
+        run.refuse(crossScope(table, column, f.rule.dimension, `"${column}" cannot be incremented or decremented.`));
+      }
+      continue;
+    }
     if (update && typeof update === 'object') {
       const key = findKey(run, update, column);
       if (key !== undefined) checkWritten(run, table, column, f.rule.dimension, f.value, update[key]);

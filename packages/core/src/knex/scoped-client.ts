@@ -5,6 +5,7 @@ import { isScopeError } from '../errors';
 import { scopeStorage } from '../scope-state';
 import { CompileRun, currentFrame, type Frame, type ScopedPolicy, withFrame } from './compile-run';
 import { type BuilderLike, type ClientLike, type CompilerLike, isBuilder, isRaw, type RawLike } from './knex-internals';
+import { PARENT_CHECKS, type PendingParentChecks, verifyParents } from './parent-checks';
 import { type RawFinding, scanRaw } from './raw-policy';
 import { refuseRawFindings, rewriteBuilder } from './rewrite';
 import { CREATED, OVERRIDE, type ScopedBuilderFields, scopedBuilderClass } from './scoped-builder';
@@ -17,6 +18,12 @@ type CompilerClass = new (client: ClientLike, builder: BuilderLike, bindings?: u
 
 interface TopFrame extends Frame {
   readonly top: boolean;
+}
+
+interface RunnerLike {
+  client: ClientLike;
+  connection: unknown;
+  query(obj: unknown): Promise<unknown>;
 }
 
 const compilerClasses = new WeakMap<CompilerClass, CompilerClass>();
@@ -35,6 +42,11 @@ function scopedCompilerClass(Dialect: CompilerClass): CompilerClass {
       try {
         const query = withFrame(frame, () => super.toSQL(method, tz));
         frame.run.finish(sqlOf(query));
+        const pending = frame.run.pendingParentChecks();
+        const first = Array.isArray(query) ? query[0] : query;
+        if (pending && typeof first === 'object' && first !== null) {
+          Object.defineProperty(first, PARENT_CHECKS, { value: pending });
+        }
         return query;
       } catch (error) {
         if (isScopeError(error)) frame.run.failed(error);
@@ -106,7 +118,17 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
 
     override runner(builder: unknown) {
       if (isRaw(builder) && !isBuilder(builder)) checkRawStatement(builder as RawLike, policy);
-      return super.runner(builder);
+      const runner = super.runner(builder) as ReturnType<ClientLike['runner']> & RunnerLike;
+      if (isBuilder(builder) && (builder._method === 'insert' || builder._method === 'update')) {
+        const query = runner.query;
+        // FK-path parents are verified on the write's own connection, just before it is sent.
+        runner.query = async function (this: RunnerLike, obj: unknown) {
+          const pending = (obj as Record<symbol, PendingParentChecks | undefined> | null)?.[PARENT_CHECKS];
+          if (pending) await verifyParents(this.client, this.connection, pending);
+          return query.call(this, obj);
+        };
+      }
+      return runner;
     }
   }
   Object.defineProperty(ScopedClient.prototype, POLICY, { value: policy });

@@ -1,0 +1,128 @@
+// Writes that set an FK path column (comments.page_id) must point at a parent visible in the
+// scope. The compile collects the keys (synchronously); the runner checks them with one query
+// per statement and parent, on the write's own connection (inside its transaction, so a parent
+// inserted earlier in that transaction counts), right before the write is sent.
+import { captureStack, type EventSink, publish, wantsEvent } from '../diagnostics';
+import { ScopeError } from '../errors';
+import type { ScopeState } from '../scope-state';
+import type { ScopeKey } from '../scope-values';
+import type { PathRule } from '../table-paths';
+import type { BuilderLike, ClientLike } from './knex-internals';
+import { OVERRIDE } from './scoped-builder';
+
+export const PARENT_CHECKS: unique symbol = Symbol('knex-scopes.parentChecks');
+
+export interface ParentCheck {
+  readonly table: string;
+  readonly column: string;
+  readonly dimensions: string[];
+  readonly parentTable: string;
+  readonly parentKey: string;
+  readonly schema: string | undefined;
+  readonly keys: Map<string, ScopeKey>;
+}
+
+export interface PendingParentChecks {
+  readonly state: ScopeState | undefined;
+  readonly checks: readonly ParentCheck[];
+  readonly mode: 'enforce' | 'report';
+  readonly onEvent: EventSink | undefined;
+}
+
+/** Adds the keys one rule needs to verify; rules on the same column and parent share a check. */
+export function addParentKeys(
+  checks: ParentCheck[],
+  table: string,
+  rule: PathRule,
+  schema: string | undefined,
+  keys: Iterable<ScopeKey>,
+): void {
+  let check = checks.find(
+    (c) => c.column === rule.column && c.parentTable === rule.parentTable && c.parentKey === rule.parentKey,
+  );
+  if (!check) {
+    check = {
+      table,
+      column: rule.column,
+      dimensions: [],
+      parentTable: rule.parentTable,
+      parentKey: rule.parentKey,
+      schema,
+      keys: new Map(),
+    };
+    checks.push(check);
+  }
+  if (!check.dimensions.includes(rule.dimension)) check.dimensions.push(rule.dimension);
+  for (const key of keys) check.keys.set(String(key), key);
+}
+
+const CHUNK = 5000;
+
+type CheckBuilder = BuilderLike & {
+  select(c: string): CheckBuilder;
+  from(t: string): CheckBuilder;
+  whereIn(c: string, v: unknown[]): CheckBuilder;
+  connection(c: unknown): CheckBuilder;
+  then: PromiseLike<Array<Record<string, unknown>>>['then'];
+};
+
+function describeKeys(keys: string[]): string {
+  const shown = keys.slice(0, 5).map((k) => JSON.stringify(k));
+  return shown.join(', ') + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
+}
+
+/** Runs the checks on `connection`; throws CROSS_SCOPE_WRITE (enforce) or reports (report). */
+export async function verifyParents(
+  client: ClientLike,
+  connection: unknown,
+  pending: PendingParentChecks,
+): Promise<void> {
+  for (const check of pending.checks) {
+    const wanted = [...check.keys.values()];
+    const found = new Set<string>();
+    const parent = check.schema ? `${check.schema}.${check.parentTable}` : check.parentTable;
+    const keyColumn = `${check.parentTable}.${check.parentKey}`;
+    try {
+      for (let i = 0; i < wanted.length; i += CHUNK) {
+        const q = client.queryBuilder() as CheckBuilder;
+        (q as unknown as Record<symbol, unknown>)[OVERRIDE] = pending.state;
+        q.select(keyColumn)
+          .from(parent)
+          .whereIn(keyColumn, wanted.slice(i, i + CHUNK))
+          .connection(connection);
+        for (const row of await q) found.add(String(Object.values(row)[0]));
+      }
+    } catch (error) {
+      if (error instanceof ScopeError) throw error;
+      throw new ScopeError(
+        'CROSS_SCOPE_WRITE',
+        `Write to "${check.table}" refused: could not verify that "${check.column}" references rows of ` +
+          `"${check.parentTable}" in the active scope (${(error as Error).message.split('\n', 1)[0]}).`,
+        { table: check.table, column: check.column, dimensions: check.dimensions },
+      );
+    }
+    const missing = [...check.keys.keys()].filter((k) => !found.has(k));
+    if (missing.length === 0) continue;
+    const error = new ScopeError(
+      'CROSS_SCOPE_WRITE',
+      `Write to "${check.table}" refused: "${check.column}" = ${describeKeys(missing)} does not reference a row of ` +
+        `"${check.parentTable}" visible in the active scope (on ${check.dimensions.join(', ')}). ` +
+        'The row belongs to another tenant or does not exist.',
+      { table: check.table, column: check.column, dimensions: check.dimensions },
+    );
+    if (pending.mode === 'enforce') throw error;
+    if (wantsEvent('violation', pending.onEvent)) {
+      publish(
+        {
+          kind: 'violation',
+          code: error.code,
+          tables: [check.table],
+          dimensions: check.dimensions,
+          message: error.message,
+          stack: captureStack(),
+        },
+        pending.onEvent,
+      );
+    }
+  }
+}
