@@ -143,4 +143,62 @@ forEachDialect('scoped Knex: Objection.js', (tdb) => {
     assert.equal(Number(row?.tenant_id), 1);
     await base('pages').where('id', inserted.id).del();
   });
+
+  describe('writes', () => {
+    it('insertGraph stamps the tenant and accepts children of the new parent; refuses relating a foreign parent', async () => {
+      const graph = (await t1(() =>
+        P.query().insertGraph({ title: 'graph', comments: [{ body: 'graph-c' }] } as never),
+      )) as Page;
+      const page = await base('pages').where('id', graph.id).first();
+      assert.equal(Number(page?.tenant_id), 1);
+      assert.deepEqual(col(await base('comments').where('page_id', graph.id), 'body'), ['graph-c']);
+      await expectScopeError(
+        t1(() => C.query().insertGraph({ body: 'evil', page: { id: 3 } } as never, { relate: true })),
+        'CROSS_SCOPE_WRITE',
+      );
+      assert.equal((await base('comments').where('body', 'evil')).length, 0);
+    });
+
+    it('upsertGraph updates only in scope and cannot take over another tenant row', async () => {
+      await t1(() =>
+        P.query().upsertGraph({ id: 2, title: 'p2-upserted', comments: [{ id: 2, body: 'c2-upserted' }] } as never),
+      );
+      assert.equal((await base('pages').where('id', 2).first())?.title, 'p2-upserted');
+      assert.equal((await base('comments').where('id', 2).first())?.body, 'c2-upserted');
+      await assert.rejects(t1(() => P.query().upsertGraph({ id: 3, title: 'hijacked' } as never)));
+      assert.equal((await base('pages').where('id', 3).first())?.title, 'p3-t2');
+      // a child's FK in a has-many graph is set from its parent by Objection: it cannot be pointed elsewhere
+      await t1(() => P.query().upsertGraph({ id: 1, comments: [{ id: 1, page_id: 3, body: 'moved' }] } as never));
+      assert.equal(Number((await base('comments').where('id', 1).first())?.page_id), 1);
+    });
+
+    it('patch cannot move a row to another tenant', async () => {
+      const page = (await t1(() => P.query().findById(1))) as Page;
+      await expectScopeError(
+        t1(() => page.$query().patch({ tenant_id: 2 } as never)),
+        'CROSS_SCOPE_WRITE',
+      );
+      assert.equal(Number((await base('pages').where('id', 1).first())?.tenant_id), 1);
+    });
+
+    it('relate: many-to-many and belongs-to refuse a foreign parent', async () => {
+      await t1(async () => {
+        const page = (await P.query().findById(1)) as Page;
+        await page.$relatedQuery('tags').relate(2);
+      });
+      assert.deepEqual(col(await base('page_tags').where('page_id', 1), 'tag_id'), ['1', '2']);
+      const foreign = (await scope({ tenant: 2 }, () => P.query().findById(3))) as Page;
+      await expectScopeError(
+        t1(() => foreign.$relatedQuery('tags').relate(2)),
+        'CROSS_SCOPE_WRITE',
+      );
+      const comment = (await t1(() => C.query().findById(1))) as Comment;
+      await expectScopeError(
+        t1(() => comment.$relatedQuery('page').relate(3)),
+        'CROSS_SCOPE_WRITE',
+      );
+      assert.equal(Number((await base('comments').where('id', 1).first())?.page_id), 1);
+      assert.deepEqual(col(await base('page_tags').where('page_id', 3), 'tag_id'), ['1']);
+    });
+  });
 });
