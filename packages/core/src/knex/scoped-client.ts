@@ -122,10 +122,10 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
       if (isBuilder(builder) && (builder._method === 'insert' || builder._method === 'update')) {
         const query = runner.query;
         // FK-path parents are verified on the write's own connection, just before it is sent.
-        runner.query = async function (this: RunnerLike, obj: unknown) {
+        runner.query = function (this: RunnerLike, obj: unknown) {
           const pending = (obj as Record<symbol, PendingParentChecks | undefined> | null)?.[PARENT_CHECKS];
-          if (pending) await verifyParents(this.client, this.connection, pending);
-          return query.call(this, obj);
+          if (!pending) return query.call(this, obj);
+          return verifyParents(this.client, this.connection, pending).then(() => query.call(this, obj));
         };
       }
       return runner;
