@@ -1,8 +1,8 @@
 // The native addon matches the Node release running the suite. Under `npm run test:node -- <major>`
-// better-sqlite3's addon comes from .cache/node/<major>/ (scripts/node-version-preload.cjs), and
-// node_modules' host build must stay untouched and unloaded; under a plain `npm test`, the
-// host build is the one in use.
+// better-sqlite3's addon comes from .cache/node/<major>/ (scripts/node-version-preload.cjs) and
+// node_modules' host build must stay unloaded; under a plain `npm test`, the host build is used.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import knex from 'knex';
 
@@ -41,9 +41,17 @@ describe(`native addons on Node ${process.version}`, () => {
 
   it('the addon loaded is the one built for this release', () => {
     const objects = loadedSharedObjects().filter((path) => path.endsWith('better_sqlite3.node'));
-    const chosen = process.env.KNEX_SCOPES_SQLITE_BINDING;
-    const expected = chosen ? resolve(chosen) : sharedAddon;
+    const expected = resolve(process.env.KNEX_SCOPES_SQLITE_BINDING || sharedAddon);
     // Exactly one: under test:node the host build in node_modules must not be loaded at all.
     assert.deepEqual(objects, [expected]);
+  });
+
+  it('the addon is not built with node::ObjectWrap cleanup hooks', () => {
+    // Compiled against Node >= 24.19 headers, better-sqlite3 12's Statement destructor calls
+    // node::RemoveEnvironmentCleanupHook and aborts the process when V8 collects a statement
+    // outside a JS call (nodejs/node#65446): at a random moment, so check the binary itself.
+    // scripts/sqlite-for-node.sh compiles against earlier headers of the same line.
+    const addon = resolve(process.env.KNEX_SCOPES_SQLITE_BINDING || sharedAddon);
+    assert.ok(!readFileSync(addon).includes('RemoveEnvironmentCleanupHook'), `${addon} links the hook`);
   });
 });

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs bench/als-cost.ts under every Node release we support (the registry's node packages, as
+# scripts/test-node.sh does) and prints nanoseconds per operation side by side.
+#
+#   npm run bench                      # 20, 22 and 24
+#   npm run bench -- 24 22             # the releases named
+#   BENCH_ROUND_MS=1000 npm run bench  # longer rounds, steadier figures
+#   npm run bench -- --http 24 22      # also the HTTP benchmark (bench/http/run.ts --quick)
+#
+# Micro-benchmark figures move with machine load: compare columns of one run, not runs.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+http=0
+releases=()
+for arg in "$@"; do
+  if [[ "$arg" == --http ]]; then http=1; else releases+=("$arg"); fi
+done
+((${#releases[@]})) || releases=(20 22 24)
+
+npm run --silent build
+results=()
+for release in "${releases[@]}"; do
+  node_bin="$(scripts/node-version.sh "$release")"
+  echo "bench: Node $("$node_bin" --version)" >&2
+  results+=("$("$node_bin" --import tsx bench/als-cost.ts --json)")
+  if ((http)); then
+    # The HTTP apps use SQLite: the addon built for this release, loaded as in test-node.sh.
+    addon="$(scripts/sqlite-for-node.sh "$release")"
+    PATH="$(dirname "$node_bin"):$PATH" KNEX_SCOPES_SQLITE_BINDING="$addon" \
+      NODE_OPTIONS="--require=$root/scripts/node-version-preload.cjs ${NODE_OPTIONS:-}" \
+      "$node_bin" --import tsx bench/http/run.ts --quick >&2
+  fi
+done
+
+printf '%s\n' "${results[@]}" | node -e '
+  const runs = require("fs").readFileSync(0, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+  const names = runs[0].rows.map((row) => row.name);
+  const cell = (text) => String(text).padStart(12);
+  console.log("\nns per operation (lower is better), median of the rounds");
+  console.log("".padEnd(28) + runs.map((run) => cell(run.node)).join(""));
+  for (const name of names) {
+    const values = runs.map((run) => run.rows.find((row) => row.name === name).nsPerOp.toFixed(0));
+    console.log(name.padEnd(28) + values.map(cell).join(""));
+  }
+'
