@@ -12,7 +12,9 @@ import {
   sessionMiddlewareMissing,
   type TenantRejection,
   type TenantRequest,
+  type TenantResolution,
   type TenantResolver,
+  whenResolved,
 } from '@knex-scopes/core/http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
@@ -86,14 +88,12 @@ export function scopingMiddleware<T extends AppTenant>(
     // started, and lookups, rejections and lookup errors see no tenant.
     runWithoutTenant(() => {
       if (exempt?.(req)) return next();
-      resolveTenant
-        .resolve(new ExpressTenantRequest(req))
-        .then((resolution) => {
-          if (!resolution.ok) return onRejected(toRejection(resolution.error), req, res, next);
-          req.tenant = resolution.tenant;
-          runInTenantScope(resolution.state, () => next());
-        })
-        .catch(next);
+      const settle = (resolution: TenantResolution<T>) => {
+        if (!resolution.ok) return onRejected(toRejection(resolution.error), req, res, next);
+        req.tenant = resolution.tenant;
+        runInTenantScope(resolution.state, () => next());
+      };
+      whenResolved(resolveTenant.resolve(new ExpressTenantRequest(req)), settle, next);
     });
   };
 }

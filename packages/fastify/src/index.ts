@@ -12,7 +12,9 @@ import {
   sessionMiddlewareMissing,
   type TenantRejection,
   type TenantRequest,
+  type TenantResolution,
   type TenantResolver,
+  whenResolved,
 } from '@knex-scopes/core/http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -84,19 +86,16 @@ const plugin: FastifyPluginAsync<KnexScopesOptions> = async (fastify, options) =
     // A store of its own for everything below: nothing inherited, no tenant during the lookup.
     runWithoutTenant(() => {
       if (request.routeOptions.config?.knexScopes?.exempt === true || exempt?.(request)) return hookDone();
-      resolveTenant.resolve(new FastifyTenantRequest(request)).then((resolution) => {
+      const settle = (resolution: TenantResolution<AppTenant>) => {
         if (resolution.ok) {
           request.tenant = resolution.tenant;
           return runInTenantScope(resolution.state, () => hookDone());
         }
         // Answered here without calling hookDone(): the route never runs.
-        try {
-          const answered = onRejected(toRejection(resolution.error), request, reply);
-          if (answered instanceof Promise) answered.catch(hookDone);
-        } catch (error) {
-          hookDone(error as Error);
-        }
-      }, hookDone);
+        const answered = onRejected(toRejection(resolution.error), request, reply);
+        if (answered instanceof Promise) answered.catch(hookDone);
+      };
+      whenResolved(resolveTenant.resolve(new FastifyTenantRequest(request)), settle, hookDone);
     });
   });
 };

@@ -77,7 +77,8 @@ export function scopingMiddleware<T extends AppTenant>(
   return (ctx, next) =>
     runWithoutTenant(async () => {
       if (exempt?.(ctx)) return next();
-      const resolution = await resolveTenant.resolve(new KoaTenantRequest(ctx));
+      const result = resolveTenant.resolve(new KoaTenantRequest(ctx));
+      const resolution = result instanceof Promise ? await result : result; // a cache hit: no await
       if (!resolution.ok) return onRejected(toRejection(resolution.error), ctx);
       ctx.state.tenant = resolution.tenant;
       // Returned, not just called: the chain's promise and its errors must stay in the scope.

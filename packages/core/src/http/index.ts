@@ -10,7 +10,7 @@ export type { BaseScopingOptions, RejectionBody, RejectionStatuses, TenantReject
 export { adapterRejections, rejectionOf, rejectionStatuses } from './rejection';
 export type { TenantRequest } from './request';
 export { headerValue, pathOf, sessionMiddlewareMissing } from './request';
-export { runInTenantScope, runWithoutTenant } from './request-scope';
+export { runInTenantScope, runWithoutTenant, whenResolved } from './request-scope';
 export type { KeyResolver, PathOptions, ResolverResult } from './resolvers';
 export { firstOf, fromFunction, fromHeader, fromPath, fromSession } from './resolvers';
 export type {

@@ -19,8 +19,11 @@ export interface Found<T> {
   readonly values: FrozenScopeValues;
 }
 
+/** A found tenant, nothing, or the promise of either (a cache hit answers synchronously). */
+export type Lookup<T> = Found<T> | undefined | Promise<Found<T> | undefined>;
+
 export interface TenantLookup<T> {
-  find(key: string, source: string): Promise<Found<T> | undefined>;
+  find(key: string, source: string): Lookup<T>;
   /** Drops the entries for a key (from every source), or for every tenant the predicate picks. */
   evict(target: string | ((tenant: T) => boolean)): number;
   clear(): void;
@@ -47,10 +50,10 @@ export function cachedLookup<T>(load: Load<T>, options: LookupCacheOptions = {})
     else if (negativeTtl > 0) cache.set(id, UNKNOWN, { ttl: negativeTtl });
   };
 
-  const find = (key: string, source: string): Promise<Found<T> | undefined> => {
+  const find = (key: string, source: string): Lookup<T> => {
     const id = `${source}\n${key}`;
     const hit = cache.get(id);
-    if (hit !== undefined) return Promise.resolve(hit === UNKNOWN ? undefined : (hit as Found<T>));
+    if (hit !== undefined) return hit === UNKNOWN ? undefined : (hit as Found<T>);
     const pending = inflight.get(id);
     if (pending !== undefined) return pending;
     const loading: Promise<Found<T> | undefined> = load(key, source).then(

@@ -110,12 +110,16 @@ export function firstOf<Raw = unknown>(...resolvers: readonly KeyResolver<Raw>[]
   if (resolvers.length === 0 || !resolvers.every((r) => typeof r === 'function')) {
     throw definitionError('firstOf() needs at least one resolver function.');
   }
-  const chain = async (req: TenantRequest<Raw>): Promise<Settled> => {
-    for (const resolver of resolvers) {
-      const outcome = await runResolver(resolver, req);
+  // Synchronous as long as the resolvers are: no promise per request for the common case.
+  const from = (req: TenantRequest<Raw>, index: number): Settled | Promise<Settled> => {
+    for (let i = index; i < resolvers.length; i++) {
+      const outcome = runResolver(resolvers[i] as KeyResolver<Raw>, req);
+      if (outcome instanceof Promise) return outcome.then((found) => found ?? from(req, i + 1));
       if (outcome !== undefined) return outcome;
     }
     return undefined;
   };
-  return Object.assign(chain, { usesSession: resolvers.some((r) => r.usesSession === true) });
+  return Object.assign((req: TenantRequest<Raw>) => from(req, 0), {
+    usesSession: resolvers.some((r) => r.usesSession === true),
+  });
 }

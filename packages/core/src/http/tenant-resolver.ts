@@ -3,6 +3,7 @@
 import { ScopeError } from '../errors';
 import type { ScopeState } from '../scope-state';
 import { normalizeScopeValues, type ScopeKey, type ScopeValues } from '../scope-values';
+import type { KeyOutcome } from './keys';
 import { cachedLookup, type Found, type LookupCacheOptions, uncachedLookup } from './lookup-cache';
 import type { TenantRequest } from './request';
 import { type KeyResolver, runResolver } from './resolvers';
@@ -47,8 +48,12 @@ export type TenantResolution<T> =
 
 /** Resolves the tenant of requests; shareable between adapters and apps. */
 export interface TenantResolver<T, Raw = unknown> {
-  /** Resolves one request. Rejects only when a resolver or the lookup throws. */
-  resolve(req: TenantRequest<Raw>): Promise<TenantResolution<T>>;
+  /**
+   * Resolves one request: at once when the key resolvers are synchronous and the lookup is a
+   * cache hit (or the key is refused), else through a promise. Never throws synchronously: a
+   * resolver or lookup error is a rejected promise.
+   */
+  resolve(req: TenantRequest<Raw>): TenantResolution<T> | Promise<TenantResolution<T>>;
   /** Drops cached entries for a key, or for every tenant the predicate picks; returns the count. */
   evict(target: string | ((tenant: T) => boolean)): number;
   /** Empties the lookup cache. */
@@ -89,17 +94,29 @@ export function tenantResolver<T, Raw = unknown>(options: TenantResolverOptions<
   const cache = options.cache;
   const tenants = cache ? cachedLookup(load, cache === true ? {} : cache) : uncachedLookup(load);
 
+  const resolved = (outcome: KeyOutcome & { kind: 'key' }, found: Found<T> | undefined): TenantResolution<T> => {
+    if (found === undefined) return refused('TENANT_NOT_FOUND', `No tenant for the key from ${outcome.source}.`);
+    const state: ScopeState = Object.freeze({ enabled: true, values: found.values });
+    return { ok: true, tenant: found.tenant, key: outcome.key, source: outcome.source, state };
+  };
+  const afterKey = (outcome: KeyOutcome | undefined): TenantResolution<T> | Promise<TenantResolution<T>> => {
+    if (outcome === undefined) return refused('TENANT_KEY_MISSING', 'The request names no tenant.');
+    if (outcome.kind === 'invalid') {
+      return refused('TENANT_KEY_INVALID', `Invalid tenant key from ${outcome.source}: ${outcome.reason}.`);
+    }
+    const found = tenants.find(outcome.key, outcome.source);
+    return found instanceof Promise ? found.then((f) => resolved(outcome, f)) : resolved(outcome, found);
+  };
+
   return {
-    async resolve(req) {
-      const outcome = await runResolver(from, req);
-      if (outcome === undefined) return refused('TENANT_KEY_MISSING', 'The request names no tenant.');
-      if (outcome.kind === 'invalid') {
-        return refused('TENANT_KEY_INVALID', `Invalid tenant key from ${outcome.source}: ${outcome.reason}.`);
+    resolve(req) {
+      let outcome: ReturnType<typeof runResolver>;
+      try {
+        outcome = runResolver(from, req);
+      } catch (error) {
+        return Promise.reject(error);
       }
-      const found = await tenants.find(outcome.key, outcome.source);
-      if (found === undefined) return refused('TENANT_NOT_FOUND', `No tenant for the key from ${outcome.source}.`);
-      const state: ScopeState = Object.freeze({ enabled: true, values: found.values });
-      return { ok: true, tenant: found.tenant, key: outcome.key, source: outcome.source, state };
+      return outcome instanceof Promise ? outcome.then(afterKey) : afterKey(outcome);
     },
     evict: tenants.evict,
     clear: tenants.clear,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { ALL, isScopeError, type ScopeError, type ScopeValues } from '@knex-scopes/core';
 import {
+  firstOf,
   fromHeader,
   fromSubdomain,
   type KeyResolver,
@@ -128,6 +129,31 @@ describe('http: tenantResolver', () => {
       await resolver.resolve(fakeRequest(header('nobody')));
       await resolver.resolve(fakeRequest(header('nobody')));
       assert.deepEqual(calls, ['acme', 'nobody']);
+    });
+
+    it('answers a cache hit with synchronous resolvers at once, without a promise', async () => {
+      const { lookup } = countingLookup();
+      const resolver = tenantResolver({
+        from: firstOf(fromHeader('x-tenant'), fromHeader('x-other')),
+        lookup,
+        cache: true,
+      });
+      const first = resolver.resolve(fakeRequest(header('acme')));
+      assert.ok(first instanceof Promise, 'a miss loads');
+      await first;
+      const hit = resolver.resolve(fakeRequest(header('acme')));
+      assert.ok(!(hit instanceof Promise) && hit.ok && hit.tenant.slug === 'acme');
+      const refusedAtOnce = resolver.resolve(fakeRequest(header('Not Valid')));
+      assert.ok(!(refusedAtOnce instanceof Promise) && !refusedAtOnce.ok);
+      const throwing = tenantResolver({
+        from: () => {
+          throw new Error('sync resolver failure');
+        },
+        lookup,
+      });
+      const failed = throwing.resolve(fakeRequest());
+      assert.ok(failed instanceof Promise, 'a throwing resolver is a rejection, never a synchronous throw');
+      await assert.rejects(failed, /sync resolver failure/);
     });
 
     it('expires entries after their TTL, unknown ones after the negative TTL', async () => {
