@@ -187,6 +187,16 @@ forEachDialect('scoped Knex: transactions and async context', (tdb) => {
       assert.equal(pool(db), pool(base));
     });
 
+    it('closes the shared pool when the wrapped instance is destroyed', async () => {
+      const own = knexFactory({ ...tdb.config() });
+      const wrapped = makeScopes().wrap(own);
+      assert.equal((await own('tags')).length, 2);
+      const pool = (own.client as { pool?: { destroyed?: boolean } }).pool;
+      assert.equal(pool?.destroyed, false);
+      await wrapped.destroy();
+      assert.equal(pool?.destroyed, true, "the base instance's pool is the same pool, now destroyed");
+    });
+
     it('refuses to wrap twice, and anything that is not a Knex instance', () => {
       assert.throws(() => makeScopes().wrap(db), /already wrapped/);
       assert.throws(() => makeScopes().wrap({} as Knex), /takes a Knex instance/);

@@ -286,6 +286,19 @@ forEachDialect('scoped Knex: reads', (tdb) => {
       assert.deepEqual(leftScoped.map((r) => `${r.name}:${r.title}`).sort(), ['misc:p2-t1', 'news:p1-t1']);
     });
 
+    it('filters leftOuterJoin and rightOuterJoin like their short forms', async function () {
+      const left = await t1(() =>
+        db('pages as p').leftOuterJoin('comments as c', 'c.page_id', 'p.id').select('p.title', 'c.body'),
+      );
+      assert.deepEqual(left.map((r) => `${r.title}:${r.body}`).sort(), ['p1-t1:c1-t1', 'p2-t1:c2-t1']);
+      if (dialect === 'sqlite' && !(await supports(base, 'select 1 from tags right join tags t2 on 1 = 1')))
+        this.skip();
+      const right = await t1(() =>
+        db('comments as c').rightOuterJoin('pages as p', 'p.id', 'c.page_id').select('p.title', 'c.body'),
+      );
+      assert.deepEqual(right.map((r) => `${r.title}:${r.body}`).sort(), ['p1-t1:c1-t1', 'p2-t1:c2-t1']);
+    });
+
     it('keeps full outer joins exact where the dialect has them', async function () {
       if (dialect === 'mysql') this.skip(); // MySQL/MariaDB have no FULL OUTER JOIN
       if (dialect === 'sqlite' && !(await supports(base, 'select 1 from tags full outer join tags t2 on 1 = 1')))

@@ -247,6 +247,19 @@ forEachDialect('scoped Knex: write guards', (tdb) => {
       });
     }
 
+    it('delete and upsert payloads naming another tenant row change nothing', async () => {
+      const before = await snapshot();
+      for (const table of ['pages', 'comments', 'replies', 'bookmarks']) {
+        assert.equal(Number(await scope({ tenant: 1, user: 'u1' }, () => db(table).del().where('id', 3))), 0, table);
+      }
+      assert.equal(Number(await t1(() => db('page_tags').del().where('page_id', 3))), 0);
+      if (dialect !== 'mysql') {
+        await t1(() => db('pages').insert({ id: 4, title: 'taken', tenant_id: 1 }).onConflict('id').merge());
+        await t1(() => db('replies').insert({ id: 2, comment_id: 1, body: 'taken' }).onConflict('id').merge());
+      }
+      assert.deepEqual(await snapshot(), before);
+    });
+
     it('a large valid batch goes through with a single check query', async () => {
       const size = dialect === 'sqlite' ? 400 : 1000; // Knex writes SQLite batches as a compound SELECT (max 500 terms)
       const log = recordQueries(db);
