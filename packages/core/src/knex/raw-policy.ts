@@ -148,9 +148,43 @@ export function scanRaw(raw: RawLike, isTableExpression: boolean, matcher: Table
   for (const value of values) if (isRaw(value) && !isBuilder(value)) scanRaw(value, false, matcher, out);
 }
 
-function scanValue(value: unknown, matcher: TableMatcher, out: RawFinding[]): void {
-  if (isRaw(value)) scanRaw(value, false, matcher, out);
-  else if (Array.isArray(value)) for (const v of value) if (isRaw(v)) scanRaw(v, false, matcher, out);
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+// Raws hide in arrays and plain objects too: select([{ n: raw }]), orderBy([{ column: raw }]).
+function scanValue(value: unknown, matcher: TableMatcher, out: RawFinding[], depth = 0): void {
+  if (isRaw(value)) {
+    scanRaw(value, false, matcher, out);
+    return;
+  }
+  if (depth > 3) return;
+  if (Array.isArray(value)) for (const v of value) scanValue(v, matcher, out, depth + 1);
+  else if (isPlainObject(value)) for (const v of Object.values(value)) scanValue(v, matcher, out, depth + 1);
+}
+
+type ClauseLike = { type?: string; value?: unknown; column?: unknown };
+
+// `on(function () { … })` callbacks are run by Knex during the compile, inline: run them on a
+// scratch join clause here to see the raws they add.
+function scanClauses(
+  clauses: readonly ClauseLike[],
+  JoinClause: new () => { clauses: ClauseLike[] },
+  matcher: TableMatcher,
+  out: RawFinding[],
+  depth = 0,
+): void {
+  for (const c of clauses) {
+    scanValue(c.value, matcher, out);
+    scanValue(c.column, matcher, out);
+    if (c.type === 'onWrapped' && typeof c.value === 'function' && depth < 5) {
+      const scratch = new JoinClause();
+      (c.value as (this: unknown, j: unknown) => void).call(scratch, scratch);
+      scanClauses(scratch.clauses, JoinClause, matcher, out, depth + 1);
+    }
+  }
 }
 
 /** Raw fragments anywhere in a builder's own statements (not in nested builders). */
@@ -159,11 +193,8 @@ export function scanStatementsForRaw(statements: readonly Statement[], matcher: 
     scanValue(s.value, matcher, out);
     scanValue(s.column, matcher, out);
     if (s.grouping === 'join') {
-      const clauses = (s as { clauses?: Array<{ value?: unknown; column?: unknown }> }).clauses ?? [];
-      for (const c of clauses) {
-        scanValue(c.value, matcher, out);
-        scanValue(c.column, matcher, out);
-      }
+      const clauses = (s as { clauses?: ClauseLike[] }).clauses ?? [];
+      scanClauses(clauses, s.constructor as new () => { clauses: ClauseLike[] }, matcher, out);
     }
   }
 }

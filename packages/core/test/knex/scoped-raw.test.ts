@@ -108,6 +108,31 @@ forEachDialect('scoped Knex: raw SQL', (tdb) => {
     );
   });
 
+  it('finds raws inside select objects, order objects and join on() callbacks', async () => {
+    await expectScopeError(
+      t1(() => db('tags').select({ n: db.raw('(select count(*) from pages)') })),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db('tags').orderBy([{ column: db.raw('(select max(id) from comments)') as never, order: 'desc' }])),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() =>
+        db('tags as t').join('tags as u', function () {
+          this.on('u.id', '=', 't.id').andOn(db.raw('u.id in (select tag_id from page_tags)'));
+        }),
+      ),
+      'RAW_SQL_REFUSED',
+    );
+    const fine = await t1(() =>
+      db('tags as t').join('tags as u', function () {
+        this.on('u.id', '=', 't.id').andOn(db.raw('u.name = t.name'));
+      }),
+    );
+    assert.equal(fine.length, 2);
+  });
+
   it('treats knex.ref() as a name, filtered like a string', async () => {
     const rows = await t1(() => db.select('*').from(db.ref('pages')));
     assert.deepEqual(col(rows, 'title'), ['p1-t1', 'p2-t1']);
