@@ -198,3 +198,15 @@ export function scanStatementsForRaw(statements: readonly Statement[], matcher: 
     }
   }
 }
+
+/** Raws among the values an INSERT or UPDATE writes (rows, update values, an upsert's merge). */
+export function scanWrittenValuesForRaw(
+  single: Record<string, unknown>,
+  matcher: TableMatcher,
+  out: RawFinding[],
+): void {
+  scanValue(single.insert, matcher, out);
+  scanValue(single.update, matcher, out);
+  const merge = single.merge as { updates?: unknown } | undefined;
+  if (merge) scanValue(merge.updates, matcher, out);
+}

@@ -24,7 +24,7 @@ import {
   onPredicate,
   wherePredicate,
 } from './predicates';
-import { type RawFinding, scanRaw, scanStatementsForRaw } from './raw-policy';
+import { type RawFinding, scanRaw, scanStatementsForRaw, scanWrittenValuesForRaw } from './raw-policy';
 import { scanTableRefs, type TableRef } from './table-refs';
 
 export interface Rewrite {
@@ -170,7 +170,8 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
     const findings: RawFinding[] = [];
     for (const raw of scan.rawTables) scanRaw(raw, true, matcher, findings);
     scanStatementsForRaw(builder._statements, matcher, findings);
-    if (method === 'insert' && isRaw(builder._single.insert)) scanRaw(builder._single.insert, false, matcher, findings);
+    // values written can be raw subqueries too: insert rows, update values, an upsert's merge
+    if (method === 'insert' || method === 'update') scanWrittenValuesForRaw(builder._single, matcher, findings);
     if (findings.length > 0) refuseRawFindings(run, findings);
   }
   if (scan.refs.length === 0) return null;

@@ -153,6 +153,35 @@ forEachDialect('scoped Knex: raw SQL', (tdb) => {
     assert.equal(Number(rowsOf(disabled)[0]?.n), 4);
   });
 
+  it('refuses raw subqueries among the values an insert or update writes', async () => {
+    const steal = () => db.raw('(select title from pages where id = 3)');
+    await expectScopeError(
+      t1(() => db('tags').insert({ id: 9, name: steal() })),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db('pages').update({ title: steal() })),
+      'RAW_SQL_REFUSED',
+    );
+    await expectScopeError(
+      t1(() => db('pages').insert([{ title: 'a' }, { title: steal() }])),
+      'RAW_SQL_REFUSED',
+    );
+    assert.equal((await base('tags')).length, 2);
+    // a builder as a value is filtered, not refused
+    const copy = () =>
+      db('pages')
+        .update({ title: db('pages').select('title').where('id', 3).first() })
+        .where('id', 1);
+    assert.match(
+      t1(() => copy().toString()),
+      /set .title. = \(select .title. from .pages. where .pages.\..tenant_id. = 1 and/,
+    );
+    // page 3 is invisible in tenant 1: the subquery yields null, which the NOT NULL column rejects
+    await assert.rejects(t1(copy), /null/i);
+    assert.equal((await base('pages').where('id', 1).first())?.title, 'p1-t1');
+  });
+
   it('refuses insert of raw values into a scoped table column', async () => {
     await expectScopeError(
       t1(() => db('pages').insert({ title: 'x', tenant_id: db.raw('2') })),
