@@ -1,7 +1,8 @@
 // The pages/comments schema every scoped-Knex suite runs on, seeded with three tenants.
 import assert from 'node:assert/strict';
-import { defineScopes, type ScopeError, type Scopes } from '@knex-scopes/core';
+import { defineScopes, type ScopeError, type Scopes, scope } from '@knex-scopes/core';
 import type { Knex } from 'knex';
+import type { TestDb } from '../../../../test/support/databases';
 
 export const TABLES = {
   tenants: { tenant: 'id' },
@@ -97,8 +98,8 @@ export async function seed(knex: Knex): Promise<void> {
 }
 
 /** Values of one column, sorted, as strings (drivers differ on number/string types). */
-export function col(rows: ReadonlyArray<Record<string, unknown>>, name: string): string[] {
-  return rows.map((r) => String(r[name])).sort();
+export function col(rows: ReadonlyArray<object>, name: string): string[] {
+  return rows.map((r) => String((r as Record<string, unknown>)[name])).sort();
 }
 
 /** SQL with identifier quotes removed, so one assertion fits every dialect. */
@@ -129,3 +130,22 @@ export async function expectScopeError(
   }
   assert.fail(`expected ScopeError ${code}, but it succeeded`);
 }
+
+const ALL_TABLES = ['page_tags', 'tags', 'bookmarks', 'replies', 'comments', 'pages', 'tenants'];
+
+/**
+ * Registers the hooks that give a suite the seeded schema: once for the suite, or afresh before
+ * each test (for suites that write). `ready` receives the unscoped base and the wrapped instance.
+ */
+export function useSeededDatabase(tdb: TestDb, when: 'once' | 'each', ready: (base: Knex, db: Knex) => void): void {
+  (when === 'once' ? before : beforeEach)(async () => {
+    const base = tdb.knex();
+    if (when === 'each') for (const t of ALL_TABLES) await base.schema.dropTableIfExists(t);
+    await createSchema(base);
+    await seed(base);
+    ready(base, makeScopes().wrap(base));
+  });
+}
+
+/** Runs `fn` as tenant 1, the tenant most tests speak for. */
+export const asTenant1 = <T>(fn: () => T) => scope({ tenant: 1 }, fn);

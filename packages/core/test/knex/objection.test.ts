@@ -5,7 +5,7 @@ import { scope } from '@knex-scopes/core';
 import type { Knex } from 'knex';
 import { Model } from 'objection';
 import { forEachDialect } from '../../../../test/support/databases';
-import { col, createSchema, expectScopeError, makeScopes, plain, seed } from './fixtures';
+import { asTenant1, col, expectScopeError, plain, useSeededDatabase } from './fixtures';
 
 class Tag extends Model {
   static override tableName = 'tags';
@@ -70,15 +70,13 @@ forEachDialect('scoped Knex: Objection.js', (tdb) => {
   let db: Knex;
   let P: typeof Page;
   let C: typeof Comment;
-  before(async () => {
-    base = tdb.knex();
-    await createSchema(base);
-    await seed(base);
-    db = makeScopes().wrap(base);
+  useSeededDatabase(tdb, 'once', (b, d) => {
+    base = b;
+    db = d;
     P = Page.bindKnex(db);
     C = Comment.bindKnex(db);
   });
-  const t1 = <T>(fn: () => T) => scope({ tenant: 1 }, fn);
+  const t1 = asTenant1;
 
   it('filters query(), findById() and refuses without a scope', async () => {
     assert.deepEqual(col(await t1(() => P.query()), 'title'), ['p1-t1', 'p2-t1']);

@@ -5,19 +5,17 @@ import { EventEmitter } from 'node:events';
 import { defineScopes, SUPPORTED_KNEX_RANGE, scope } from '@knex-scopes/core';
 import knexFactory, { type Knex } from 'knex';
 import { forEachDialect } from '../../../../test/support/databases';
-import { col, createSchema, expectScopeError, makeScopes, plain, seed, TABLES } from './fixtures';
+import { asTenant1, col, expectScopeError, makeScopes, plain, TABLES, useSeededDatabase } from './fixtures';
 
 forEachDialect('scoped Knex: transactions and async context', (tdb) => {
   let base: Knex;
   let db: Knex;
   const dialect = tdb.dialect;
-  before(async () => {
-    base = tdb.knex();
-    await createSchema(base);
-    await seed(base);
-    db = makeScopes().wrap(base);
+  useSeededDatabase(tdb, 'once', (b, d) => {
+    base = b;
+    db = d;
   });
-  const t1 = <T>(fn: () => T) => scope({ tenant: 1 }, fn);
+  const t1 = asTenant1;
 
   describe('transactions', () => {
     it('filters in callback-style transactions and refuses without a scope', async () => {
@@ -36,7 +34,7 @@ forEachDialect('scoped Knex: transactions and async context', (tdb) => {
           assert.deepEqual(col(await trx('replies'), 'body'), ['r1-t1']);
           await trx.transaction(async (inner) => {
             assert.deepEqual(col(await inner('pages'), 'title'), ['p1-t1', 'p2-t1']);
-            const sp = await inner.savepoint();
+            const sp = await (inner.savepoint as unknown as () => Promise<Knex.Transaction>)();
             assert.deepEqual(col(await sp('comments'), 'body'), ['c1-t1', 'c2-t1']);
             await sp.rollback();
           });

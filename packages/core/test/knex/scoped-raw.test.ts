@@ -2,21 +2,19 @@
 // (knex-internals.md §6 group 13); builders inside raw bindings are filtered; trustRaw() is the
 // explicit, per-statement escape hatch.
 import assert from 'node:assert/strict';
-import { scope, scopesDisabled, trustRaw } from '@knex-scopes/core';
+import { scopesDisabled, trustRaw } from '@knex-scopes/core';
 import type { Knex } from 'knex';
 import { forEachDialect } from '../../../../test/support/databases';
-import { col, createSchema, expectScopeError, makeScopes, recordQueries, seed } from './fixtures';
+import { asTenant1, col, expectScopeError, recordQueries, useSeededDatabase } from './fixtures';
 
 forEachDialect('scoped Knex: raw SQL', (tdb) => {
   let base: Knex;
   let db: Knex;
-  before(async () => {
-    base = tdb.knex();
-    await createSchema(base);
-    await seed(base);
-    db = makeScopes().wrap(base);
+  useSeededDatabase(tdb, 'once', (b, d) => {
+    base = b;
+    db = d;
   });
-  const t1 = <T>(fn: () => T) => scope({ tenant: 1 }, fn);
+  const t1 = asTenant1;
   const rowsOf = (result: unknown): Array<Record<string, unknown>> => {
     if (Array.isArray(result)) return (Array.isArray(result[0]) ? result[0] : result) as Array<Record<string, unknown>>;
     return ((result as { rows?: unknown[] }).rows ?? []) as Array<Record<string, unknown>>;
@@ -142,7 +140,7 @@ forEachDialect('scoped Knex: raw SQL', (tdb) => {
     // the mark is per statement: a new raw of the same text is not trusted
     const marked = trustRaw(db.raw('select count(*) as n from pages'));
     await expectScopeError(
-      t1(() => db.raw(marked.sql)),
+      t1(() => db.raw((marked as unknown as { sql: string }).sql)),
       'RAW_SQL_REFUSED',
     );
     const n = await t1(() => trustRaw(db.raw('select count(*) as n from pages')));

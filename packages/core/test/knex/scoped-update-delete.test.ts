@@ -3,22 +3,17 @@ import assert from 'node:assert/strict';
 import { scope, scopesDisabled } from '@knex-scopes/core';
 import type { Knex } from 'knex';
 import { forEachDialect } from '../../../../test/support/databases';
-import { col, createSchema, expectScopeError, makeScopes, plain, seed } from './fixtures';
+import { asTenant1, col, expectScopeError, plain, useSeededDatabase } from './fixtures';
 
 forEachDialect('scoped Knex: update and delete', (tdb) => {
   let base: Knex;
   let db: Knex;
   const dialect = tdb.dialect;
-  beforeEach(async () => {
-    base = tdb.knex();
-    for (const t of ['page_tags', 'tags', 'bookmarks', 'replies', 'comments', 'pages', 'tenants']) {
-      await base.schema.dropTableIfExists(t);
-    }
-    await createSchema(base);
-    await seed(base);
-    db = makeScopes().wrap(base);
+  useSeededDatabase(tdb, 'each', (b, d) => {
+    base = b;
+    db = d;
   });
-  const t1 = <T>(fn: () => T) => scope({ tenant: 1 }, fn);
+  const t1 = asTenant1;
   const titles = async () => col(await base('pages').orderBy('id'), 'title');
 
   it('updates only rows in scope', async () => {

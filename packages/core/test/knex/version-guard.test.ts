@@ -20,8 +20,8 @@ describe('scoped Knex: version guard', () => {
     const client = real.client as Knex.Client & { queryBuilder(): unknown };
     const original = client.queryBuilder.bind(client);
     // a Knex whose builders keep their statements elsewhere, as a future version might
-    client.queryBuilder = () => {
-      const qb = original() as { _statements: unknown[] };
+    (client as { queryBuilder: () => unknown }).queryBuilder = () => {
+      const qb = original() as unknown as { _statements: unknown[] };
       qb._statements = new Proxy([], { get: (t, k) => (k === '0' || k === '1' ? undefined : Reflect.get(t, k)) });
       return qb;
     };

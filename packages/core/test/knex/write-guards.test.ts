@@ -3,23 +3,18 @@ import assert from 'node:assert/strict';
 import { ALL, scope, scopesDisabled } from '@knex-scopes/core';
 import type { Knex } from 'knex';
 import { forEachDialect } from '../../../../test/support/databases';
-import { col, createSchema, expectScopeError, makeScopes, recordQueries, seed } from './fixtures';
+import { asTenant1, col, expectScopeError, recordQueries, useSeededDatabase } from './fixtures';
 
 forEachDialect('scoped Knex: write guards', (tdb) => {
   let base: Knex;
   let db: Knex;
   const dialect = tdb.dialect;
   const hasReturning = dialect !== 'mysql';
-  beforeEach(async () => {
-    base = tdb.knex();
-    for (const t of ['page_tags', 'tags', 'bookmarks', 'replies', 'comments', 'pages', 'tenants']) {
-      await base.schema.dropTableIfExists(t);
-    }
-    await createSchema(base);
-    await seed(base);
-    db = makeScopes().wrap(base);
+  useSeededDatabase(tdb, 'each', (b, d) => {
+    base = b;
+    db = d;
   });
-  const t1 = <T>(fn: () => T) => scope({ tenant: 1 }, fn);
+  const t1 = asTenant1;
   /** Every row of every scoped table, to prove a refused write changed nothing. */
   const snapshot = async () => {
     const out: Record<string, unknown[]> = {};
