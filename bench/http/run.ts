@@ -1,0 +1,176 @@
+// HTTP overhead of the adapters: per framework, the same app in three variants (apps.ts), each
+// server in its own process, loaded with autocannon on loopback in alternating order, round
+// after round. Prints the median throughput and server CPU per request of each variant, and the
+// medians of the per-round ratios adapter/als and adapter/hand. A script, never a test.
+// Usage: npm run bench:http [-- --quick] [-- --framework koa] [-- --split]
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import knexFactory from 'knex';
+import type { Framework, Variant } from './apps';
+
+// autocannon ships no types; this is the part used here.
+const autocannon = require('autocannon') as (options: object) => Promise<{
+  requests: { average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}>;
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.includes('--framework') ? args[args.indexOf('--framework') + 1] : undefined;
+const FRAMEWORKS = (['express', 'koa', 'fastify'] as Framework[]).filter((f) => !only || f === only);
+const split = args.includes('--split');
+const VARIANTS: Variant[] = split ? ['hand', 'als', 'knex', 'adapter'] : ['hand', 'als', 'adapter'];
+const ROUNDS = 5; // pairs per variant: the medians need at least 5
+const SECONDS = quick ? 1.5 : 4;
+const WARMUP_SECONDS = quick ? 1 : 2;
+const CONNECTIONS = 32;
+const TENANTS = 50;
+const slugs = Array.from({ length: TENANTS }, (_, i) => `tenant-${i + 1}`);
+
+async function createDatabase(filename: string): Promise<void> {
+  const knex = knexFactory({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
+  await knex.schema.createTable('tenants', (t) => {
+    t.integer('id').primary();
+    t.string('slug').unique();
+  });
+  await knex.schema.createTable('pages', (t) => {
+    t.increments('id');
+    t.integer('tenant_id').notNullable().index();
+    t.string('title');
+  });
+  await knex('tenants').insert(slugs.map((slug, i) => ({ id: i + 1, slug })));
+  const pages = slugs.flatMap((slug, i) =>
+    Array.from({ length: 20 }, (_, p) => ({ tenant_id: i + 1, title: `${slug} ${p}` })),
+  );
+  for (let i = 0; i < pages.length; i += 200) await knex('pages').insert(pages.slice(i, i + 200));
+  await knex.destroy();
+}
+
+interface Running {
+  readonly port: number;
+  readonly child: ChildProcess;
+}
+
+function start(framework: Framework, variant: Variant, filename: string): Promise<Running> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, 'server.ts'), framework, variant, filename],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${framework}/${variant} server exited with ${code}`)));
+    child.stdout?.once('data', (line: Buffer) => resolve({ port: Number(String(line).trim()), child }));
+  });
+}
+
+async function cpu(port: number): Promise<{ cpu: number; served: number }> {
+  const res = await fetch(`http://127.0.0.1:${port}/__cpu`);
+  return (await res.json()) as { cpu: number; served: number };
+}
+
+async function load(port: number, seconds: number) {
+  let next = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/pages`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        setupRequest: (req: { headers?: Record<string, string> }) => ({
+          ...req,
+          headers: { ...req.headers, 'x-tenant': slugs[next++ % TENANTS] },
+        }),
+      },
+    ],
+  });
+  if (result.non2xx || result.errors || result.timeouts) {
+    throw new Error(`port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  }
+  return result;
+}
+
+interface Sample {
+  readonly rps: number;
+  /** Server CPU per request, µs. */
+  readonly cpuUs: number;
+}
+
+async function measure(port: number): Promise<Sample> {
+  const before = await cpu(port);
+  const result = await load(port, SECONDS);
+  const after = await cpu(port);
+  return { rps: result.requests.average, cpuUs: (after.cpu - before.cpu) / (after.served - before.served) };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+const fixed = (n: number, digits = 0) => n.toFixed(digits);
+
+async function benchFramework(framework: Framework, filename: string): Promise<void> {
+  const servers = new Map<Variant, Running>();
+  try {
+    for (const variant of VARIANTS) servers.set(variant, await start(framework, variant, filename));
+    for (const variant of VARIANTS) await load((servers.get(variant) as Running).port, WARMUP_SECONDS);
+    const rounds: Record<Variant, Sample>[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+      const samples = {} as Record<Variant, Sample>;
+      for (const variant of order) samples[variant] = await measure((servers.get(variant) as Running).port);
+      rounds.push(samples);
+    }
+    const column = (v: Variant, key: keyof Sample) => median(rounds.map((r) => r[v][key]));
+    const ratio = (a: Variant, b: Variant, key: keyof Sample) => median(rounds.map((r) => r[a][key] / r[b][key]));
+    console.log(`\n${framework} (${ROUNDS} rounds, ${SECONDS}s each, ${CONNECTIONS} connections)`);
+    console.log('  variant   req/s   server CPU µs/req');
+    for (const v of VARIANTS) {
+      console.log(
+        `  ${v.padEnd(8)} ${fixed(column(v, 'rps')).padStart(6)}   ${fixed(column(v, 'cpuUs'), 1).padStart(8)}`,
+      );
+    }
+    console.log(
+      `  throughput adapter/als ${fixed(ratio('adapter', 'als', 'rps'), 3)}, adapter/hand ${fixed(ratio('adapter', 'hand', 'rps'), 3)}` +
+        `   (median of per-round ratios; target adapter/als >= 0.97)`,
+    );
+    console.log(
+      `  CPU/request adapter/als ${fixed(ratio('adapter', 'als', 'cpuUs'), 3)}, adapter/hand ${fixed(ratio('adapter', 'hand', 'cpuUs'), 3)}`,
+    );
+    if (split) {
+      console.log(
+        `  split: knex/als ${fixed(ratio('knex', 'als', 'rps'), 3)} (the scoped Knex), adapter/knex ${fixed(ratio('adapter', 'knex', 'rps'), 3)} (the adapter)`,
+      );
+    }
+  } finally {
+    for (const { child } of servers.values()) {
+      child.removeAllListeners('exit');
+      child.kill('SIGTERM');
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'knex-scopes-bench-'));
+  const filename = join(dir, 'bench.sqlite');
+  try {
+    await createDatabase(filename);
+    console.log(
+      `bench:http on Node ${process.version}${quick ? ' (--quick)' : ''}: hand = hand-written filter, als = same + AsyncLocalStorage, adapter = @knex-scopes adapter + scoped Knex`,
+    );
+    for (const framework of FRAMEWORKS) await benchFramework(framework, filename);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
