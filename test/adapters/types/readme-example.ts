@@ -1,4 +1,5 @@
-// The example of packages/express/README.md, kept compiling.
+// The example of packages/express/README.md, kept compiling. The Koa and Fastify READMEs share
+// its first half (schema, resolver): readme-koa.ts and readme-fastify.ts import it from here.
 import { defineScopes } from '@knex-scopes/core';
 import { firstOf, fromHeader, fromSubdomain, tenantResolver } from '@knex-scopes/core/http';
 import { scopingMiddleware } from '@knex-scopes/express';
@@ -11,7 +12,7 @@ const base = knex({ client: 'pg', connection: process.env.DATABASE_URL });
 const scopes = defineScopes({
   tables: { pages: { tenant: 'tenant_id' }, comments: { tenant: 'page_id -> pages.tenant_id' } },
 });
-const db = scopes.wrap(base);
+export const db = scopes.wrap(base);
 
 export const resolveTenant = tenantResolver({
   from: firstOf(fromSubdomain({ baseDomain: 'example.com' }), fromHeader('x-tenant')),
