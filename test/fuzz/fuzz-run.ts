@@ -1,0 +1,52 @@
+// One dialect's fuzz run: open the full and oracle databases, check `cases` random cases with
+// fast-check (shrinking the first failure), prove every write was rolled back, close.
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { TestDb } from '../support/databases';
+import { caseArbitrary } from './cases';
+import { beforeState, checkCase } from './check';
+import { type Declaration, type FuzzDatabases, openFuzzDatabases } from './oracle-databases';
+import { snapshot } from './snapshot';
+import { FuzzStats } from './stats';
+import { TABLES } from './world';
+
+export interface FuzzOptions {
+  readonly cases: number;
+  readonly seed: number;
+  /** A weakened declaration (the sensitivity test); the real one by default. */
+  readonly declaration?: Declaration;
+  /** Stop at the first failure, without shrinking it. */
+  readonly endOnFailure?: boolean;
+}
+
+export interface FuzzResult {
+  readonly stats: FuzzStats;
+  readonly details: fc.RunDetails<[unknown]>;
+}
+
+async function assertNoDrift(dbs: FuzzDatabases): Promise<void> {
+  for (const db of [dbs.base, ...dbs.oracles.map((o) => o.knex)]) {
+    for (const table of TABLES) {
+      const now = (await snapshot(db, table.name)).map((r) => r.key).sort();
+      const then = (await beforeState(db, table.name)).map((r) => r.key).sort();
+      assert.deepEqual(now, then, `${table.name} changed although every write was rolled back`);
+    }
+  }
+}
+
+export async function fuzzDialect(testDb: TestDb, options: FuzzOptions): Promise<FuzzResult> {
+  const dbs = await openFuzzDatabases(testDb, options.declaration);
+  const stats = new FuzzStats(testDb.dialect);
+  const started = Date.now();
+  try {
+    const details = await fc.check(
+      fc.asyncProperty(caseArbitrary(testDb.dialect), (c) => checkCase(dbs, c, stats)),
+      { numRuns: options.cases, seed: options.seed, endOnFailure: options.endOnFailure ?? false },
+    );
+    if (!details.failed) await assertNoDrift(dbs);
+    return { stats, details: details as fc.RunDetails<[unknown]> };
+  } finally {
+    stats.ms = Date.now() - started;
+    await dbs.close();
+  }
+}

@@ -1,0 +1,72 @@
+// What a fuzz run counted, per dialect, and its summary lines.
+
+export interface Questionable {
+  readonly code: string;
+  readonly scope: string;
+  readonly text: string;
+}
+
+export class FuzzStats {
+  cases = 0;
+  reads = 0;
+  writes = 0;
+  /** Reads or writes on which both runs raised the same kind of database error. */
+  invalid = 0;
+  leaks = 0;
+  mismatches = 0;
+  /** Writes that meet rows the scope cannot see (a key taken by one, an unscoped row one references):
+   * the full database refuses or skips them, the oracle database cannot know. Not leaks. */
+  collisions = 0;
+  readonly refusals = new Map<string, number>();
+  readonly expected = new Map<string, number>();
+  /** Refusals of a write the oracle ran with an effect inside the scope. */
+  readonly questionable: Questionable[] = [];
+  readonly invalidCodes = new Map<string, number>();
+  ms = 0;
+
+  constructor(readonly dialect: string) {}
+
+  refused(code: string, expected: boolean): void {
+    this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
+    if (expected) this.expected.set(code, (this.expected.get(code) ?? 0) + 1);
+  }
+
+  invalidQuery(code: string): void {
+    this.invalid++;
+    this.invalidCodes.set(code, (this.invalidCodes.get(code) ?? 0) + 1);
+  }
+
+  invalidRate(): number {
+    return this.cases === 0 ? 0 : this.invalid / this.cases;
+  }
+}
+
+const counts = (map: ReadonlyMap<string, number>) =>
+  [...map.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ') || 'none';
+
+const percent = (n: number) => `${(n * 100).toFixed(1)}%`;
+
+export function dialectLine(s: FuzzStats, seed: number): string {
+  return (
+    `[fuzz] ${s.dialect}: ${s.cases} cases (${s.reads} reads, ${s.writes} writes), seed ${seed}, ` +
+    `leaks ${s.leaks}, mismatches ${s.mismatches}, refusals: ${counts(s.refusals)}; ` +
+    `invalid ${s.invalid} (${percent(s.invalidRate())}), collisions ${s.collisions}, ` +
+    `questionable refusals ${s.questionable.length}, ${(s.ms / 1000).toFixed(1)} s`
+  );
+}
+
+export function summaryLine(all: readonly FuzzStats[], seed: number): string {
+  const sum = (f: (s: FuzzStats) => number) => all.reduce((n, s) => n + f(s), 0);
+  const refusals = new Map<string, number>();
+  for (const s of all) for (const [k, n] of s.refusals) refusals.set(k, (refusals.get(k) ?? 0) + n);
+  const cases = sum((s) => s.cases);
+  return (
+    `[fuzz] summary: ${cases} cases on ${all.length} dialect(s) (${all.map((s) => `${s.dialect} ${s.cases}`).join(', ')}), ` +
+    `seed ${seed}, leaks ${sum((s) => s.leaks)}, mismatches ${sum((s) => s.mismatches)}, refusals: ${counts(refusals)}; ` +
+    `invalid ${percent(cases === 0 ? 0 : sum((s) => s.invalid) / cases)}, ` +
+    `${(sum((s) => s.ms) / 1000).toFixed(1)} s`
+  );
+}
