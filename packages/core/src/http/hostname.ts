@@ -1,7 +1,7 @@
 // Parsing a Host value ourselves, the same way on the three frameworks: their getters differ on
 // case, trailing dots, ports, IPv6 brackets and userinfo, and none checks the base domain.
 import { isIPv4, isIPv6 } from 'node:net';
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { ScopeError } from '../errors';
 
 /** A Host value, classified. */
@@ -55,8 +55,16 @@ export function parseHost(host: string | undefined): ParsedHost {
   if (!labels.every((label) => LABEL.test(label))) return invalid('not a DNS name');
   if (isIPv4(name) || NUMERIC_LABEL.test(labels[labels.length - 1] ?? '')) return IP;
   // Punycode labels must decode: browsers send only well-formed ones.
-  if (name.includes('xn--') && domainToASCII(name) !== name) return invalid('malformed IDNA label');
+  if (name.includes('xn--') && !labels.every(wellFormedLabel)) return invalid('malformed IDNA label');
   return { kind: 'name', name, labels };
+}
+
+// A punycode label must decode to Unicode that encodes back to it. Node ≤ 24.18 answers '' for a
+// malformed one; later releases hand it back unchanged: checking the round trip works on both.
+function wellFormedLabel(label: string): boolean {
+  if (!label.startsWith('xn--')) return true;
+  const unicode = domainToUnicode(label);
+  return unicode !== '' && unicode !== label && domainToASCII(unicode) === label;
 }
 
 /** A configured domain in the form `parseHost` compares against (Unicode accepted, as punycode). */
