@@ -1,0 +1,15 @@
+// `npm run example:fastify` (at the repository root) or `npm start -w examples/fastify`.
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { main } from 'knex-scopes-example-shared';
+import { createApp } from './app';
+
+main({
+  framework: 'Fastify 5',
+  dataFile: join(__dirname, '..', 'data', 'example.sqlite3'),
+  listen: async (ctx, port, host) => {
+    const app = await createApp(ctx);
+    await app.listen({ port, host });
+    return (app.server.address() as AddressInfo).port;
+  },
+});

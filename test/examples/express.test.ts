@@ -1,0 +1,4 @@
+import { createApp } from '../../examples/express/src/app';
+import { exampleSuite } from './example-suite';
+
+exampleSuite('express', async (ctx) => ({ target: createApp(ctx), close: async () => {} }));

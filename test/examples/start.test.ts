@@ -1,0 +1,127 @@
+// The README's first minute, as a newcomer runs it: `npm start` (and `npm run example:koa`,
+// `example:fastify`) start an example on a fresh SQLite file and print curl lines; every printed
+// line is run, with curl itself when it is installed, and answers the status it announces.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chooseDatabase, curlLine, demoIds, demos, openDatabase } from 'knex-scopes-example-shared';
+
+const root = join(__dirname, '..', '..');
+const hasCurl = (() => {
+  try {
+    execFileSync('curl', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Starts `npm run <script>` in its own process group; resolves once the banner is printed. */
+function startScript(script: string, databaseUrl: string): Promise<{ child: ChildProcess; output: string }> {
+  const child = spawn('npm', ['run', '-s', script], {
+    cwd: root,
+    env: { ...process.env, PORT: '0', DATABASE_URL: databaseUrl },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ctrl-C stops the server.')) resolve({ child, output });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`npm run ${script} exited with ${code}:\n${output}`)));
+  });
+}
+
+/** Runs a printed curl line (or, without curl, the same request through node:http); returns the status. */
+function run(line: string, port: number): Promise<number> {
+  if (hasCurl) {
+    const status = execFileSync('sh', ['-c', `${line} -s -o /dev/null -w '%{http_code}'`], { encoding: 'utf8' });
+    return Promise.resolve(Number(status));
+  }
+  const url = new URL(/http:\/\/\S+/.exec(line)?.[0] ?? '');
+  const host = /-H 'Host: ([^']+)'/.exec(line)?.[1] ?? url.host;
+  const form = [...line.matchAll(/ -d (\S+)/g)].map((m) => m[1]).join('&');
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: url.pathname,
+        method: line.includes('-X POST') ? 'POST' : 'GET',
+        headers: { host, ...(form && { 'content-type': 'application/x-www-form-urlencoded' }) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(form);
+  });
+}
+
+function getJson(port: number, host: string, path: string, method = 'GET'): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      res.on('end', () => resolve(JSON.parse(body)));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const scripts: Array<[string, string]> = [
+  ['start', 'Express 5'],
+  ['example:koa', 'Koa 3'],
+  ['example:fastify', 'Fastify 5'],
+];
+
+describe(`examples: npm start and its curl lines (${hasCurl ? 'curl' : 'node:http, curl not installed'})`, () => {
+  for (const [script, framework] of scripts) {
+    it(`npm run ${script}: creates and seeds SQLite, prints curl lines that answer as announced`, async function () {
+      this.timeout(90_000);
+      const dir = mkdtempSync(join(tmpdir(), 'knex-scopes-example-'));
+      const databaseUrl = `sqlite:${join(dir, 'example.sqlite3')}`;
+      const { child, output } = await startScript(script, databaseUrl);
+      const base = openDatabase(chooseDatabase(databaseUrl, ''));
+      try {
+        assert.match(output, new RegExp(`knex-scopes example: ${framework}, on SQLite .*created and seeded just now`));
+        const port = Number(/Listening on http:\/\/localhost:(\d+)/.exec(output)?.[1]);
+        const ids = await demoIds(base);
+        for (const demo of demos(ids)) {
+          const line = curlLine(demo, port);
+          assert.ok(output.includes(`  ${line}\n`), `the banner shows: ${line}`);
+          assert.equal(await run(line, port), demo.status, line);
+        }
+        const fallback = /curl -i -H 'Host: acme\.localhost:\d+' \S+/.exec(output)?.[0];
+        assert.ok(fallback, 'the banner shows the Host-header fallback');
+        assert.equal(await run(fallback, port), 200, fallback);
+
+        // The job the banner queues runs in the server's worker, later, and finishes.
+        const queued = await getJson(port, 'acme.localhost', `/api/projects/${ids.acmeProject}/summary`, 'POST');
+        let job: Record<string, unknown> = {};
+        for (let i = 0; i < 50 && job.status !== 'done'; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          job = await getJson(port, 'acme.localhost', String(queued.url));
+        }
+        assert.equal(job.status, 'done', JSON.stringify(job));
+      } finally {
+        await base.destroy();
+        if (child.pid) process.kill(-child.pid, 'SIGINT');
+        await new Promise((resolve) => child.once('exit', resolve));
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
