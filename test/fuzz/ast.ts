@@ -39,7 +39,15 @@ export type OnItem =
   | { readonly k: 'null'; readonly or: boolean; readonly col: ColRef; readonly not: boolean };
 
 export type Source =
-  | { readonly k: 'table'; readonly table: string; readonly alias?: string }
+  | {
+      readonly k: 'table';
+      readonly table: string;
+      readonly alias?: string;
+      /** Schema-qualified (`public.projects`, `main.projects`). */
+      readonly schema?: string;
+      /** Knex's object form, `{ alias: 'table' }`, instead of `'table as alias'`. */
+      readonly objectForm?: boolean;
+    }
   | { readonly k: 'sub'; readonly sub: Select; readonly alias: string }
   | { readonly k: 'cte'; readonly name: string; readonly alias?: string };
 
@@ -110,6 +118,16 @@ export interface Conflict {
   readonly mergeColumns?: readonly string[];
 }
 
+/** A second table in an UPDATE or DELETE, matched to the written one on `left = right`. */
+export interface WriteJoin {
+  /** PostgreSQL: UPDATE … FROM, DELETE … USING; MySQL: joins. */
+  readonly via: 'updateFrom' | 'using' | 'join' | 'leftJoin';
+  readonly table: string;
+  readonly alias: string;
+  readonly left: ColRef;
+  readonly right: ColRef;
+}
+
 export type Write =
   | {
       readonly k: 'insert';
@@ -124,10 +142,17 @@ export type Write =
       readonly table: string;
       readonly set: Readonly<Record<string, Scalar>>;
       readonly increment?: { readonly col: string; readonly by: number };
+      readonly extra?: WriteJoin;
       readonly where: readonly WhereItem[];
       readonly returning: boolean;
     }
-  | { readonly k: 'delete'; readonly table: string; readonly where: readonly WhereItem[]; readonly returning: boolean };
+  | {
+      readonly k: 'delete';
+      readonly table: string;
+      readonly extra?: WriteJoin;
+      readonly where: readonly WhereItem[];
+      readonly returning: boolean;
+    };
 
 /** Output column names of a read, in order. */
 export function outputs(q: Read): ColRef[] {
@@ -147,4 +172,36 @@ export function itemType(item: Exclude<SelectItem, { k: 'star' }>): ColRef['ty']
   if (item.k === 'sub') return outputs(item.sub)[0]?.ty ?? 'int';
   if ((item.fn === 'min' || item.fn === 'max') && item.col) return item.col.ty;
   return 'int';
+}
+
+function* selectsInWhere(items: readonly WhereItem[]): Generator<Select> {
+  for (const { pred } of items) {
+    if (pred.k === 'inSub' || pred.k === 'exists') yield* selectsIn(pred.sub);
+    else if (pred.k === 'group') yield* selectsInWhere(pred.items);
+  }
+}
+
+/** Every SELECT of a read or write, nested ones included. */
+export function* selectsIn(node: Read | Write): Generator<Select> {
+  if (node.k === 'compound') {
+    yield* selectsIn(node.first);
+    for (const member of node.rest) yield* selectsIn(member.query);
+    return;
+  }
+  if (node.k === 'insert') return;
+  if (node.k === 'insertSelect') {
+    yield* selectsIn(node.select);
+    return;
+  }
+  if (node.k === 'update' || node.k === 'delete') {
+    yield* selectsInWhere(node.where);
+    return;
+  }
+  yield node;
+  for (const cte of node.ctes) yield* selectsIn(cte.query);
+  for (const source of [node.from, ...node.joins.map((j) => j.source)]) {
+    if (source.k === 'sub') yield* selectsIn(source.sub);
+  }
+  yield* selectsInWhere(node.where);
+  for (const item of node.items) if (item.k === 'sub') yield* selectsIn(item.sub);
 }

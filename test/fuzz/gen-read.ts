@@ -61,9 +61,19 @@ function tableSource(x: Gen, level: Level, tables: readonly string[]): Src {
     const evil = TABLES.map((t) => t.name).filter((n) => n !== table && !level.used.has(n));
     alias = evil.length > 0 ? x.pick(evil) : x.alias();
   }
-  const q = alias ?? table;
+  // the schema every database of the dialect has (MySQL's is the database: it differs per oracle)
+  const schema = x.dialect !== 'mysql' && x.chance(10) ? (x.dialect === 'pg' ? 'public' : 'main') : undefined;
+  const q = alias ?? (schema ? `${schema}.${table}` : table);
   level.used.add(q);
-  return { source: alias ? { k: 'table', table, alias } : { k: 'table', table }, cols: tableCols(table, q), table, q };
+  if (!alias) level.used.add(table);
+  const source: Source = {
+    k: 'table',
+    table,
+    ...(alias ? { alias } : {}),
+    ...(schema ? { schema } : {}),
+    ...(alias && x.chance(15) ? { objectForm: true } : {}),
+  };
+  return { source, cols: tableCols(table, q), table, q };
 }
 
 function genSource(x: Gen, level: Level): Src {

@@ -1,9 +1,9 @@
 // Generators of writes: insert, upsert, insert … select, update (with increments), delete, with
 // payloads that mix the scope's own keys, other tenants' keys, missing and dangling ones.
-import type { ColRef, Conflict, Write } from './ast';
+import type { ColRef, Conflict, Write, WriteJoin } from './ast';
 import type { Gen } from './gen-context';
 import { genSelect, genWhere } from './gen-read';
-import { DECLARATION, SCOPED_TABLES, type Scalar, SEED, TABLE, TABLES, type TableDef } from './world';
+import { DECLARATION, RELATIONS, SCOPED_TABLES, type Scalar, SEED, TABLE, TABLES, type TableDef } from './world';
 
 /** Ids no seeded row has, for inserts (inserts always carry their keys: no sequences to drift). */
 const FRESH_ID = 7000;
@@ -114,7 +114,7 @@ export function genWrite(x: Gen): Write {
     from: `${table.name}.${c.name}`,
   }));
   const returning = x.dialect !== 'mysql' && x.chance(40);
-  const where = () => genWhere(x, cols, { depth: 1, ctes: [], avoid: [table.name] }, 0, 3);
+  const where = (visible: readonly ColRef[]) => genWhere(x, visible, { depth: 1, ctes: [], avoid: [table.name] }, 0, 3);
   if (roll < 35 || roll >= 97) {
     const upsert = roll >= 97 || x.chance(25);
     const generated = Array.from({ length: x.int(1, 3) }, (_, i) => genRow(x, table, i, upsert));
@@ -124,10 +124,37 @@ export function genWrite(x: Gen): Write {
     return { k: 'insert', table: table.name, rows, ...(upsert ? { conflict: genConflict(x, table) } : {}), returning };
   }
   if (roll < 40) return genInsertSelect(x);
-  if (roll < 72) {
-    return { k: 'update', table: table.name, ...genUpdateSet(x, table), where: where(), returning };
+  const update = roll < 72;
+  const extra = genWriteJoin(x, table.name, cols, update);
+  const visible = extra ? [...cols, ...tableColsAs(extra.table, extra.alias)] : cols;
+  const common = { table: table.name, ...(extra ? { extra } : {}), where: where(visible), returning };
+  if (update) return { k: 'update', ...genUpdateSet(x, table), ...common };
+  return { k: 'delete', ...common };
+}
+
+function tableColsAs(table: string, q: string): ColRef[] {
+  return TABLE.get(table)!.columns.map((c) => ({ q, col: c.name, ty: c.ty, from: `${table}.${c.name}` }));
+}
+
+/** A second table in the write, where the dialect has a syntax for it (not SQLite). */
+function genWriteJoin(x: Gen, target: string, cols: readonly ColRef[], update: boolean): WriteJoin | undefined {
+  if (x.dialect === 'sqlite' || !x.chance(25)) return undefined;
+  // (Knex turns a PostgreSQL DELETE with a join into USING, ANDing the ON clause to an
+  // unparenthesised WHERE: `a or b and on`. That is Knex's bug, so it is not generated.)
+  const via: WriteJoin['via'] =
+    x.dialect === 'mysql' ? x.pick(['join', 'leftJoin'] as const) : update ? 'updateFrom' : 'using';
+  const table = x.pick(TABLES.map((t) => t.name).filter((n) => n !== target));
+  const alias = x.alias();
+  const other = tableColsAs(table, alias);
+  const related = RELATIONS.filter(([a, , b]) => (a === target && b === table) || (a === table && b === target));
+  if (related.length > 0 && x.chance(70)) {
+    const [a, ca, , cb] = x.pick(related);
+    const [mine, theirs] = a === target ? [ca, cb] : [cb, ca];
+    return { via, table, alias, left: cols.find((c) => c.col === mine)!, right: other.find((c) => c.col === theirs)! };
   }
-  return { k: 'delete', table: table.name, where: where(), returning };
+  const left = x.pick(cols);
+  const same = other.filter((c) => c.ty === left.ty);
+  return same.length > 0 ? { via, table, alias, left, right: x.pick(same) } : undefined;
 }
 
 /** INSERT … SELECT: into an unscoped table it must run filtered; into a scoped one it is refused. */

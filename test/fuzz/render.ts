@@ -1,7 +1,20 @@
 // AST → Knex builder. The same function builds the scoped run (on the wrapped instance, inside
 // scope()) and the oracle run (on a plain instance), and, given a recorder, the printed chain.
 import type { Knex } from 'knex';
-import type { ColRef, Having, Join, OnItem, Order, Read, Select, SelectItem, Source, WhereItem, Write } from './ast';
+import type {
+  ColRef,
+  Having,
+  Join,
+  OnItem,
+  Order,
+  Read,
+  Select,
+  SelectItem,
+  Source,
+  WhereItem,
+  Write,
+  WriteJoin,
+} from './ast';
 import { outputs } from './ast';
 import type { Scalar } from './world';
 
@@ -12,8 +25,12 @@ type Where = Knex.QueryBuilder;
 
 const ref = (c: ColRef) => (c.q ? `${c.q}.${c.col}` : c.col);
 
-function source(db: Db, s: Source): string | QB {
-  if (s.k === 'table') return s.alias ? `${s.table} as ${s.alias}` : s.table;
+function source(db: Db, s: Source): string | QB | Record<string, string> {
+  if (s.k === 'table') {
+    const name = s.schema ? `${s.schema}.${s.table}` : s.table;
+    if (s.alias && s.objectForm) return { [s.alias]: name };
+    return s.alias ? `${name} as ${s.alias}` : name;
+  }
   if (s.k === 'cte') return s.alias ? `${s.name} as ${s.alias}` : s.name;
   return renderSelect(db, s.sub).as(s.alias);
 }
@@ -167,6 +184,17 @@ export function renderRead(db: Db, q: Read): QB {
   return qb;
 }
 
+function applyExtra(qb: QB, extra: WriteJoin | undefined): void {
+  if (!extra) return;
+  const target = `${extra.table} as ${extra.alias}`;
+  if (extra.via === 'join' || extra.via === 'leftJoin') {
+    call(qb, false, extra.via, target, ref(extra.left), ref(extra.right));
+    return;
+  }
+  call(qb, false, extra.via, target);
+  call(qb, false, 'whereColumn', ref(extra.left), '=', ref(extra.right));
+}
+
 export function renderWrite(db: Db, w: Write): QB {
   const qb = db(w.table);
   switch (w.k) {
@@ -185,6 +213,7 @@ export function renderWrite(db: Db, w: Write): QB {
     case 'insertSelect':
       return qb.insert(renderSelect(db, w.select));
     case 'update': {
+      applyExtra(qb, w.extra);
       applyWhere(db, qb, w.where);
       if (Object.keys(w.set).length > 0) qb.update(w.set as Record<string, Knex.Value>);
       if (w.increment) qb.increment(w.increment.col, w.increment.by);
@@ -192,6 +221,7 @@ export function renderWrite(db: Db, w: Write): QB {
       return qb;
     }
     case 'delete':
+      applyExtra(qb, w.extra);
       applyWhere(db, qb, w.where);
       qb.del();
       if (w.returning) qb.returning('*');

@@ -22,6 +22,8 @@ export class FuzzStats {
   /** Refusals of a write the oracle ran with an effect inside the scope. */
   readonly questionable: Questionable[] = [];
   readonly invalidCodes = new Map<string, number>();
+  /** Scoped-side errors on queries shaped like a known finding (known-findings.ts). */
+  readonly known = new Map<string, number>();
   ms = 0;
 
   constructor(readonly dialect: string) {}
@@ -29,6 +31,10 @@ export class FuzzStats {
   refused(code: string, expected: boolean): void {
     this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
     if (expected) this.expected.set(code, (this.expected.get(code) ?? 0) + 1);
+  }
+
+  knownFinding(name: string): void {
+    this.known.set(name, (this.known.get(name) ?? 0) + 1);
   }
 
   invalidQuery(code: string): void {
@@ -54,7 +60,8 @@ export function dialectLine(s: FuzzStats, seed: number): string {
     `[fuzz] ${s.dialect}: ${s.cases} cases (${s.reads} reads, ${s.writes} writes), seed ${seed}, ` +
     `leaks ${s.leaks}, mismatches ${s.mismatches}, refusals: ${counts(s.refusals)}; ` +
     `invalid ${s.invalid} (${percent(s.invalidRate())}), collisions ${s.collisions}, ` +
-    `questionable refusals ${s.questionable.length}, ${(s.ms / 1000).toFixed(1)} s`
+    `questionable refusals ${s.questionable.length}, known findings hit: ${counts(s.known)}, ` +
+    `${(s.ms / 1000).toFixed(1)} s`
   );
 }
 
