@@ -3,7 +3,7 @@
 // line is run, with curl itself when it is installed, and answers the status it announces.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,11 +39,13 @@ function startScript(script: string, databaseUrl: string): Promise<{ child: Chil
   });
 }
 
-/** Runs a printed curl line (or, without curl, the same request through node:http); returns the status. */
-function run(line: string, port: number): Promise<number> {
+/** Runs a printed curl line (or, without curl, the same request through node:http). */
+function run(line: string, port: number): Promise<{ status: number; body: string }> {
   if (hasCurl) {
-    const status = execFileSync('sh', ['-c', `${line} -s -o /dev/null -w '%{http_code}'`], { encoding: 'utf8' });
-    return Promise.resolve(Number(status));
+    const out = execFileSync('sh', ['-c', `${line} -s -w '\\n%{http_code}'`], { encoding: 'utf8' });
+    const at = out.lastIndexOf('\n');
+    const body = out.slice(0, at).split('\r\n\r\n').at(-1) ?? ''; // without the headers of -i
+    return Promise.resolve({ status: Number(out.slice(at + 1)), body });
   }
   const url = new URL(/http:\/\/\S+/.exec(line)?.[0] ?? '');
   const host = /-H 'Host: ([^']+)'/.exec(line)?.[1] ?? url.host;
@@ -58,13 +60,24 @@ function run(line: string, port: number): Promise<number> {
         headers: { host, ...(form && { 'content-type': 'application/x-www-form-urlencoded' }) },
       },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        let body = '';
+        res.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       },
     );
     req.on('error', reject);
     req.end(form);
   });
+}
+
+/** The `$ curl …` lines of README.md on port 3000, each with the answer the README shows under it. */
+function readmeTranscript(): Array<{ line: string; answer: string }> {
+  const lines = readFileSync(join(root, 'README.md'), 'utf8').split('\n');
+  return lines.flatMap((line, i) =>
+    line.startsWith('$ curl ') && line.includes(':3000') ? [{ line: line.slice(2), answer: lines[i + 1] ?? '' }] : [],
+  );
 }
 
 function getJson(port: number, host: string, path: string, method = 'GET'): Promise<Record<string, unknown>> {
@@ -102,11 +115,18 @@ describe(`examples: npm start and its curl lines (${hasCurl ? 'curl' : 'node:htt
         for (const demo of demos(ids)) {
           const line = curlLine(demo, port);
           assert.ok(output.includes(`  ${line}\n`), `the banner shows: ${line}`);
-          assert.equal(await run(line, port), demo.status, line);
+          assert.equal((await run(line, port)).status, demo.status, line);
         }
         const fallback = /curl -i -H 'Host: acme\.localhost:\d+' \S+/.exec(output)?.[0];
         assert.ok(fallback, 'the banner shows the Host-header fallback');
-        assert.equal(await run(fallback, port), 200, fallback);
+        assert.equal((await run(fallback, port)).status, 200, fallback);
+        if (script === 'start') {
+          const transcript = readmeTranscript();
+          assert.ok(transcript.length >= 3, 'README.md shows what the first curl lines answer');
+          for (const { line, answer } of transcript) {
+            assert.equal((await run(line.replace(':3000', `:${port}`), port)).body, answer, `README.md: ${line}`);
+          }
+        }
 
         // The job the banner queues runs in the server's worker, later, and finishes.
         const queued = await getJson(port, 'acme.localhost', `/api/projects/${ids.acmeProject}/summary`, 'POST');
