@@ -1,7 +1,7 @@
 // Finds the TypeScript blocks of a Markdown page, with the HTML-comment markers that say how the
 // docs test treats each one (see snippets.test.ts for the conventions).
 
-export type SnippetFlag = 'skip' | 'compile-only' | 'continue';
+export type SnippetFlag = 'skip' | 'compile-only' | 'continue' | 'mocha';
 
 export interface Snippet {
   /** The page, relative to the repository root. */
@@ -17,7 +17,7 @@ export interface Snippet {
   output?: { readonly line: number; readonly text: string };
 }
 
-const FLAGS = new Set<string>(['skip', 'compile-only', 'continue']);
+const FLAGS = new Set<string>(['skip', 'compile-only', 'continue', 'mocha']);
 const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)/;
 const MARKER = /^<!--\s*snippet:\s*([\w\s-]+?)\s*-->$/;
 const PRELUDE_START = /^<!--\s*snippet:\s*prelude\b(.*)$/;

@@ -6,6 +6,7 @@
 //   <!-- snippet: skip -->          neither (use sparingly: say why in the text)
 //   <!-- snippet: continue -->      this block continues the previous one of the page (one module;
 //                                   its output block shows only what it adds)
+//   <!-- snippet: mocha -->         a test file: run by mocha (describe/it are globals), must pass
 //   <!-- snippet: output -->        before a block of any language: the text the previous block
 //                                   prints (console.log), compared line by line
 //   <!-- snippet: prelude
@@ -55,13 +56,15 @@ interface RunResult {
   readonly stderr: string;
 }
 
-function runSnippet(file: string): Promise<RunResult> {
+const MOCHA = require.resolve('mocha/bin/mocha.js');
+
+function runSnippet(file: string, asMochaSuite: boolean): Promise<RunResult> {
+  const args = asMochaSuite
+    ? ['--import', 'tsx', MOCHA, '--no-config', '--reporter', 'dot', '--timeout', '20000', '--exit', file]
+    : ['--import', 'tsx', join(__dirname, 'run-snippet.mjs'), file];
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(__dirname, 'run-snippet.mjs'), file],
-      { cwd: scratch, timeout: 60_000, encoding: 'utf8' },
-      (error, stdout, stderr) => resolve({ code: error ? ((error.code as number) ?? 1) : 0, stdout, stderr }),
+    execFile(process.execPath, args, { cwd: scratch, timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error.code as number) ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -101,7 +104,9 @@ describe('docs: every TypeScript block of README.md and docs/*.md', () => {
     const companion = join(scratch, 'packages.mts');
     writeFileSync(companion, `${PACKAGES.map((name) => `import '${name}';`).join('\n')}\nexport {};\n`);
     diagnostics = typecheck(checked.map(fileName), (file) => augments(readFileSync(file, 'utf8')), companion);
-    const results = await inPool(runnable, 2, (program) => runSnippet(fileName(program)));
+    const results = await inPool(runnable, 2, (program) =>
+      runSnippet(fileName(program), program.snippet.flags.has('mocha')),
+    );
     runnable.forEach((program, i) => {
       runs.set(program, results[i] as RunResult);
     });

@@ -11,7 +11,7 @@ const OPTIONS: ts.CompilerOptions = {
   moduleResolution: ts.ModuleResolutionKind.NodeNext,
   target: ts.ScriptTarget.ES2022,
   lib: ['lib.es2022.d.ts'],
-  types: ['node'],
+  types: ['node', 'mocha'], // mocha's globals, for the blocks that are test files
   esModuleInterop: true,
   skipLibCheck: true,
   noEmit: true,
