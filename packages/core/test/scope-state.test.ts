@@ -288,6 +288,31 @@ describe('scope state', () => {
       });
     });
 
+    it('shares one state between two real copies of the package in one process', () => {
+      // a second copy of the built package, as a dedupe miss would install it
+      const { cpSync, mkdtempSync, rmSync } = require('node:fs') as typeof import('node:fs');
+      const { join } = require('node:path') as typeof import('node:path');
+      const dir = mkdtempSync(join(__dirname, '..', 'dist-copy-'));
+      try {
+        cpSync(join(__dirname, '..', 'dist'), dir, { recursive: true });
+        const other = require(join(dir, 'index.js')) as typeof import('@knex-scopes/core');
+        assert.notEqual(other.scope, scope, 'a distinct module instance');
+        scope({ tenant: 7 }, () => assert.deepEqual(other.getScope().values, { tenant: 7 }));
+        other.scope({ tenant: 8 }, () => assert.deepEqual(getScope().values, { tenant: 8 }));
+        assert.equal(other.ALL, ALL);
+        const foreign = (() => {
+          try {
+            other.scope({ tenant: null as never }, () => 1);
+          } catch (error) {
+            return error;
+          }
+        })();
+        assert.ok(isScopeError(foreign, 'INVALID_SCOPE_VALUE'));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('recognises ScopeErrors from another copy by brand', () => {
       const foreign = Object.assign(new Error('x'), { code: 'SCOPE_MISSING' });
       Object.defineProperty(foreign, Symbol.for('knex-scopes.ScopeError'), { value: true });
