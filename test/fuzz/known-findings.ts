@@ -1,7 +1,7 @@
-// Library bugs the fuzzer found and test/fuzz/findings.test.ts pins (skipped until fixed). Each
-// makes a valid query fail with a database error on the scoped side only: fail-closed, not a
-// leak. A case of that shape may fail that way; any other outcome, a leak above all, is still
-// checked. Remove an entry once its finding is fixed.
+// Bugs the fuzzer found and test/fuzz/findings.test.ts pins (skipped until fixed). F1–F3 make a
+// valid query fail with a database error on the scoped side only (fail-closed); F4 makes
+// MariaDB drop rows. None leaks. A case of that shape may fail that way (F4: with fewer rows);
+// any other outcome, extra rows above all, is still checked. Remove an entry once fixed.
 import type { Join, Read, Source, Write } from './ast';
 import { selectsIn } from './ast';
 import { DECLARATION, SCOPED_TABLES } from './world';
@@ -9,7 +9,11 @@ import { DECLARATION, SCOPED_TABLES } from './world';
 export type KnownFinding =
   | 'F1-schema-qualified-derived-table'
   | 'F2-object-alias-outer-join'
-  | 'F3-mysql-joined-delete-through-target';
+  | 'F3-mysql-joined-delete-through-target'
+  | 'F4-mariadb-using-join-derived-table';
+
+/** Findings whose symptom is rows missing from the scoped result (never extra rows). */
+export const MISSING_ROWS: ReadonlySet<KnownFinding> = new Set(['F4-mariadb-using-join-derived-table']);
 
 const isOuterKeepingRight = (j: Join) => j.kind === 'right' || j.kind === 'full';
 const usingNotInner = (j: Join) => 'using' in j.on && j.kind !== 'inner';
@@ -40,6 +44,14 @@ export function knownFindings(node: Read | Write, dialect: string): Set<KnownFin
       : select.joins.filter(usingNotInner).map((j) => j.source);
     for (const source of derived) {
       if (scopedTable(source) && source.schema && !source.alias) found.add('F1-schema-qualified-derived-table');
+    }
+    // F4: MariaDB loses rows of a LEFT/RIGHT JOIN … USING a derived table that holds an IN
+    // subquery (a path filter), under ORDER BY and another join: a server bug the rewrite hits
+    if (dialect === 'mysql') {
+      for (const source of select.joins.filter(usingNotInner).map((j) => j.source)) {
+        if (scopedTable(source) && pathTables(source.table).length > 0)
+          found.add('F4-mariadb-using-join-derived-table');
+      }
     }
     // F2: `{ alias: table }` under a right or full join becomes `((select …) as a) as a`
     if (outer) {

@@ -26,6 +26,12 @@ export interface FuzzDatabases {
   close(): Promise<void>;
 }
 
+/** Creates the world's tables and fills them with the rows `scope` sees (all without a scope). */
+export async function createWorld(db: Knex, scope?: OracleScope): Promise<void> {
+  await createTables(db);
+  await fill(db, scope);
+}
+
 async function createTables(db: Knex): Promise<void> {
   for (const table of TABLES) {
     await db.schema.createTable(table.name, (t) => {
@@ -100,8 +106,7 @@ export async function openFuzzDatabases(
     for (const table of [...TABLES].reverse()) await base.schema.dropTableIfExists(table.name);
   };
   try {
-    await createTables(base);
-    await fill(base, undefined);
+    await createWorld(base);
     const scoped = defineScopes({ tables: declaration }).wrap(base);
     const oracles: Oracle[] = [];
     for (const [i, scope] of ORACLE_SCOPES.entries()) {
@@ -109,8 +114,7 @@ export async function openFuzzDatabases(
       drops.push(drop);
       const db = knex({ ...config, log: quiet });
       opened.push(db);
-      await createTables(db);
-      await fill(db, scope);
+      await createWorld(db, scope);
       oracles.push({ scope, knex: db });
     }
     return { dialect: testDb.dialect, base, scoped, oracles, close };

@@ -184,6 +184,9 @@ export function renderRead(db: Db, q: Read): QB {
   return qb;
 }
 
+/** With a second table, `*` would also return whichever of its matching rows the plan picked. */
+const returned = (w: { table: string; extra?: WriteJoin }) => (w.extra ? `${w.table}.*` : '*');
+
 function applyExtra(qb: QB, extra: WriteJoin | undefined): void {
   if (!extra) return;
   const target = `${extra.table} as ${extra.alias}`;
@@ -217,14 +220,14 @@ export function renderWrite(db: Db, w: Write): QB {
       applyWhere(db, qb, w.where);
       if (Object.keys(w.set).length > 0) qb.update(w.set as Record<string, Knex.Value>);
       if (w.increment) qb.increment(w.increment.col, w.increment.by);
-      if (w.returning) qb.returning('*');
+      if (w.returning) qb.returning(returned(w));
       return qb;
     }
     case 'delete':
       applyExtra(qb, w.extra);
       applyWhere(db, qb, w.where);
       qb.del();
-      if (w.returning) qb.returning('*');
+      if (w.returning) qb.returning(returned(w));
       return qb;
   }
 }
