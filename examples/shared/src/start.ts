@@ -1,5 +1,7 @@
 // `npm start` for every example: open (and on first start create and seed) the database, listen
 // on loopback, run the job worker, print what to try.
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 import { banner, demoIds, demos } from './banner';
 import { createContext, type ExampleContext } from './context';
@@ -43,6 +45,15 @@ export async function startExample(options: StartOptions): Promise<void> {
       demos: demos(await demoIds(base)),
     }),
   );
+}
+
+/** Serves a request listener (an Express app, a Koa app's callback()); resolves to the port. */
+export function listenHttp(listener: RequestListener, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(listener);
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
 }
 
 /** Runs `startExample` as a program: any start-up error ends the process with its message. */
