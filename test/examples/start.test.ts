@@ -7,7 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Knex } from 'knex';
 import { chooseDatabase, curlLine, demoIds, demos, openDatabase } from 'knex-scopes-example-shared';
+import { forEachDialect } from '../support/databases';
 
 const root = join(__dirname, '..', '..');
 const hasCurl = (() => {
@@ -94,6 +96,30 @@ function getJson(port: number, host: string, path: string, method = 'GET'): Prom
   });
 }
 
+/** Stops a started script (its whole process group) and waits for it. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (child.pid) process.kill(-child.pid, 'SIGINT');
+  await exited;
+}
+
+/** The DATABASE_URL a user would write for a test database. */
+function databaseUrl(config: Knex.Config): string {
+  const c = config.connection as {
+    filename?: string;
+    host?: string;
+    port?: number;
+    user?: string;
+    password?: string;
+    database?: string;
+  };
+  if (config.client === 'better-sqlite3') return `sqlite:${c.filename}`;
+  const auth = `${c.user}${c.password ? `:${encodeURIComponent(c.password)}` : ''}@`;
+  const scheme = config.client === 'pg' ? 'postgres' : 'mysql';
+  return `${scheme}://${auth}${c.host}:${c.port}/${c.database}`;
+}
+
 const scripts: Array<[string, string]> = [
   ['start', 'Express 5'],
   ['example:koa', 'Koa 3'],
@@ -138,10 +164,37 @@ describe(`examples: npm start and its curl lines (${hasCurl ? 'curl' : 'node:htt
         assert.equal(job.status, 'done', JSON.stringify(job));
       } finally {
         await base.destroy();
-        if (child.pid) process.kill(-child.pid, 'SIGINT');
-        await new Promise((resolve) => child.once('exit', resolve));
+        await stop(child);
         rmSync(dir, { recursive: true, force: true });
       }
     });
   }
+});
+
+forEachDialect('examples: DATABASE_URL=… npm start', (tdb) => {
+  it('creates and seeds the database on first start, keeps its data on the next, keeps tenants apart', async function () {
+    this.timeout(90_000);
+    const url = databaseUrl(tdb.config());
+    const first = await startScript('start', url);
+    let port = Number(/Listening on http:\/\/localhost:(\d+)/.exec(first.output)?.[1]);
+    try {
+      assert.match(first.output, /created and seeded just now/);
+      const names = async (host: string) =>
+        ((await getJson(port, host, '/api/projects')) as unknown as Array<{ name: string }>).map((p) => p.name);
+      assert.deepEqual(await names('acme.localhost'), ['Website relaunch', 'Onboarding']);
+      assert.deepEqual(await names('globex.localhost'), ['Secret roadmap']);
+      assert.equal((await getJson(port, 'localhost', '/api/projects')).error, 'TENANT_KEY_MISSING');
+    } finally {
+      await stop(first.child);
+    }
+    const second = await startScript('start', url);
+    try {
+      assert.doesNotMatch(second.output, /created and seeded/);
+      port = Number(/Listening on http:\/\/localhost:(\d+)/.exec(second.output)?.[1]);
+      const projects = (await getJson(port, 'globex.localhost', '/api/projects')) as unknown as unknown[];
+      assert.equal(projects.length, 1);
+    } finally {
+      await stop(second.child);
+    }
+  });
 });
