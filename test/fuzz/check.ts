@@ -2,44 +2,20 @@
 // unscoped on the oracle database of that scope: the rows must be equal. A write runs in a
 // rolled-back transaction on both: rows the scope cannot see must be untouched, and the
 // visible effect must equal the oracle's, unless the write was refused with a ScopeError.
-import { isScopeError, scope, scopesDisabled } from '@knex-scopes/core';
+import { scope } from '@knex-scopes/core';
 import type { Knex } from 'knex';
 import type { Read, Write } from './ast';
 import { type Case, printCase } from './cases';
 import { compareRows, minus } from './compare';
-import type { Expectation } from './gen-context';
 import { knownFindings, MISSING_ROWS } from './known-findings';
 import type { FuzzDatabases } from './oracle-databases';
+import { settle, show } from './outcome';
+import { expectedRefusal, mustRefuse } from './refusals';
 import { renderRead, renderWrite } from './render';
 import { type OwnedRow, partition, snapshot } from './snapshot';
 import type { FuzzStats } from './stats';
-import {
-  DECLARATION,
-  inScopeValue,
-  ORACLE_SCOPES,
-  type OracleScope,
-  type Row,
-  SEED,
-  seedOwner,
-  standing,
-  TABLE,
-} from './world';
-
-type Outcome =
-  | { readonly kind: 'ok'; readonly rows: Record<string, unknown>[] }
-  | { readonly kind: 'refused'; readonly code: string; readonly message: string }
-  | { readonly kind: 'error'; readonly code: string; readonly message: string };
-
-async function settle(run: () => Promise<unknown>): Promise<Outcome> {
-  try {
-    const result = await run();
-    return { kind: 'ok', rows: Array.isArray(result) ? (result as Record<string, unknown>[]) : [] };
-  } catch (error) {
-    if (isScopeError(error)) return { kind: 'refused', code: error.code, message: error.message };
-    const e = error as { code?: unknown; message?: string };
-    return { kind: 'error', code: String(e.code ?? 'ERROR'), message: String(e.message ?? error).split('\n')[0]! };
-  }
-}
+import { type OracleScope, TABLE } from './world';
+import { beforeState, collides, oracleWrite, runWrite } from './write-run';
 
 /** A scoped-side database error on a query shaped like a known finding: counted, not failed. */
 function tolerated(node: Read | Write, dialect: string, stats: FuzzStats): boolean {
@@ -58,63 +34,6 @@ function toleratedMissingRows(q: Read, dialect: string, stats: FuzzStats): boole
 /** A case that fails the property: a leak, a wrong result, or a refusal of a safe read. */
 export class CaseFailure extends Error {
   override name = 'CaseFailure';
-}
-
-const show = (o: Outcome) =>
-  o.kind === 'ok' ? `${o.rows.length} row(s)` : `${o.kind} ${o.code}: ${o.message.slice(0, 300)}`;
-
-const EXPECTED_CODES: Record<Expectation, string> = {
-  'raw-scoped': 'RAW_SQL_REFUSED',
-  'cte-shadow': 'UNSUPPORTED_QUERY',
-  'insert-select': 'UNSUPPORTED_QUERY',
-  'mysql-merge': 'UNSUPPORTED_QUERY',
-  'scope-increment': 'CROSS_SCOPE_WRITE',
-};
-
-/** Shapes refused whatever the scope (scope-increment is not: ALL lifts it). */
-function mustRefuse(c: Case): boolean {
-  return [...c.expect].some((e) => e !== 'scope-increment');
-}
-
-function expectedRefusal(c: Case, code: string): boolean {
-  if (code === 'AMBIGUOUS_INSERT') return ambiguousInsert(c);
-  if (code === 'CROSS_SCOPE_WRITE' && namesOutOfScope(c)) return true;
-  return [...c.expect].some((e) => EXPECTED_CODES[e] === code);
-}
-
-/** The payload sets a scope column to a key outside the scope, or a path column to a parent the scope cannot see. */
-function namesOutOfScope(c: Case): boolean {
-  if (c.op.k !== 'write') return false;
-  const w = c.op.w;
-  const payloads = w.k === 'insert' ? w.rows : w.k === 'update' ? [w.set] : [];
-  const table = TABLE.get(w.table)!;
-  const rules = (DECLARATION as Record<string, Record<string, string>>)[w.table] ?? {};
-  const values = ORACLE_SCOPES[c.scope]!.values;
-  return payloads.some((row) =>
-    Object.entries(rules).some(([dimension, rule]) => {
-      const column = rule.split('->')[0]!.trim();
-      if (!(column in row)) return false;
-      const value = row[column] ?? null;
-      if (!rule.includes('->')) return !inScopeValue(values[dimension as keyof typeof values], value);
-      if (value === null) return false;
-      const fk = table.fks.find((f) => f.column === column)!;
-      const parent = (SEED[fk.table] ?? []).find((r) => String(r[fk.ref]) === String(value));
-      return !parent || standing(seedOwner(fk.table, parent), values) !== 'in';
-    }),
-  );
-}
-
-/** An insert leaving out a direct scope column whose scope value is not one key: by design. */
-function ambiguousInsert(c: Case): boolean {
-  if (c.op.k !== 'write' || c.op.w.k !== 'insert') return false;
-  const rules = (DECLARATION as Record<string, Record<string, string>>)[c.op.w.table] ?? {};
-  const values = ORACLE_SCOPES[c.scope]!.values;
-  return c.op.w.rows.some((row) =>
-    Object.entries(rules).some(([dimension, rule]) => {
-      const value = values[dimension as keyof typeof values];
-      return !rule.includes('->') && !(rule in row) && typeof value !== 'number' && typeof value !== 'string';
-    }),
-  );
 }
 
 /** The SQL each side runs, for failure messages. */
@@ -194,76 +113,6 @@ async function checkRead(dbs: FuzzDatabases, c: Case, q: Read, stats: FuzzStats)
   );
 }
 
-interface WriteRun {
-  readonly outcome: Outcome;
-  /** The written table after the write, inside the transaction; undefined if unreadable. */
-  readonly after: OwnedRow[] | undefined;
-}
-
-class Rollback extends Error {
-  constructor(readonly run: WriteRun) {
-    super('rollback');
-  }
-}
-
-/** Runs the write and snapshots its table in one transaction, then rolls it back. */
-async function runWrite(db: Knex, w: Write, scopeValues: OracleScope['values'] | undefined): Promise<WriteRun> {
-  try {
-    await db.transaction(async (trx) => {
-      const outcome = await settle(() =>
-        scopeValues
-          ? scope(scopeValues, () => renderWrite(trx, w).then((rows) => rows))
-          : renderWrite(trx, w).then((rows) => rows),
-      );
-      let after: OwnedRow[] | undefined;
-      try {
-        after = await (scopeValues ? scopesDisabled(() => snapshot(trx, w.table)) : snapshot(trx, w.table));
-      } catch {
-        after = undefined; // PostgreSQL: the failed statement aborted the transaction
-      }
-      throw new Rollback({ outcome, after });
-    });
-  } catch (error) {
-    if (error instanceof Rollback) return error.run;
-    throw error;
-  }
-  throw new Error('unreachable: the transaction always rolls back');
-}
-
-/**
- * The write the oracle runs: the same, with a missing direct scope column set to the scope's
- * single key, as knex-scopes stamps it (the oracle database has no scoping to do it).
- */
-export function oracleWrite(w: Write, values: OracleScope['values']): Write {
-  if (w.k !== 'insert') return w;
-  const rules = (DECLARATION as Record<string, Record<string, string>>)[w.table];
-  if (!rules) return w;
-  const rows = w.rows.map((row) => {
-    const copy = { ...row };
-    for (const [dimension, rule] of Object.entries(rules)) {
-      const value = values[dimension as keyof typeof values];
-      if (rule.includes('->') || rule in copy) continue;
-      if (typeof value === 'number' || typeof value === 'string') copy[rule] = value;
-    }
-    return copy;
-  });
-  return { ...w, rows };
-}
-
-/** An inserted key that names a row the scope cannot see: the database refuses or skips it. */
-function collides(w: Write, scopeDef: OracleScope): boolean {
-  if (w.k !== 'insert') return false;
-  const table = TABLE.get(w.table)!;
-  const seed = (SEED[w.table] ?? []) as Row[];
-  return w.rows.some((row) =>
-    seed.some(
-      (s) =>
-        table.key.every((k) => row[k] !== undefined && String(row[k]) === String(s[k])) &&
-        standing(seedOwner(w.table, s), scopeDef.values) !== 'in',
-    ),
-  );
-}
-
 /** FUZZ_PARANOID=1: after every write, its table is back to its seed on both sides. */
 async function assertRolledBack(dbs: FuzzDatabases, c: Case): Promise<void> {
   if (c.op.k !== 'write') return;
@@ -275,17 +124,6 @@ async function assertRolledBack(dbs: FuzzDatabases, c: Case): Promise<void> {
       fail(dbs, c, `${table} was not rolled back on the ${db === dbs.base ? 'full' : 'oracle'} database`);
     }
   }
-}
-
-/** Cached snapshots of the untouched databases (every write is rolled back). */
-const before = new WeakMap<Knex, Map<string, OwnedRow[]>>();
-
-export async function beforeState(db: Knex, table: string): Promise<OwnedRow[]> {
-  const tables = before.get(db) ?? new Map<string, OwnedRow[]>();
-  before.set(db, tables);
-  const rows = tables.get(table) ?? (await snapshot(db, table));
-  tables.set(table, rows);
-  return rows;
 }
 
 async function checkWrite(dbs: FuzzDatabases, c: Case, w: Write, stats: FuzzStats): Promise<void> {

@@ -35,6 +35,7 @@ forEachDialect('fuzz findings', (testDb) => {
     ]);
     await base('projects').insert([
       { id: 11, tenant_id: 1, name: 'alpha' },
+      { id: 12, tenant_id: 1, name: 'gamma' },
       { id: 21, tenant_id: 2, name: 'beta' },
     ]);
     await base('tasks').insert([
@@ -92,17 +93,28 @@ forEachDialect('fuzz findings', (testDb) => {
     );
   });
 
-  // F3. MariaDB: a multi-table DELETE joining a table whose FK path goes through the deleted
-  // table. The joined table's filter (`a0.project_id in (select projects.id from projects
-  // where tenant_id = ?)`) reads the deleted table, which MariaDB 10.11 refuses for DELETE
-  // (UPDATE is accepted): ER_UPDATE_TABLE_USED "Table 'projects' is specified twice, both as a
-  // target for 'DELETE' and as a separate source for data". Expected: project 11 deleted.
-  it.skip('F3: a joined DELETE of a parent table through its child runs on MariaDB', async function () {
+  // F3. MariaDB: a multi-table DELETE where a path filter reads the deleted table: the joined
+  // table's own (`a0.project_id in (select projects.id from projects where tenant_id = ?)`),
+  // or that of a table in a WHERE subquery (`projects.id in (select id from tasks where
+  // tasks.project_id in (select projects.id …))`). MariaDB 10.11 refuses it for a joined
+  // DELETE (a single-table DELETE or a joined UPDATE is accepted): ER_UPDATE_TABLE_USED
+  // "Table 'projects' is specified twice, both as a target for 'DELETE' and as a separate
+  // source for data". Expected: project 12 deleted, both times.
+  it.skip('F3: a joined DELETE whose path filters read the deleted table runs on MariaDB', async function () {
     if (testDb.dialect !== 'mysql') this.skip();
-    await t1(() =>
-      db('projects').leftJoin('tasks as a0', 'a0.project_id', 'projects.id').where('projects.id', 11).del(),
+    // tenant 1's projects without tasks: project 12
+    const joined = await t1(() =>
+      db('projects').leftJoin('tasks as a0', 'a0.project_id', 'projects.id').whereNull('a0.id').del(),
     );
-    assert.deepEqual(await testDb.knex()('projects').pluck('id'), [21]);
+    assert.equal(joined, 1);
+    await testDb.knex()('projects').insert({ id: 12, tenant_id: 1, name: 'gamma' });
+    const viaSubquery = await t1(() =>
+      db('projects')
+        .join('tenants as a0', 'a0.id', 'projects.tenant_id')
+        .whereNotIn('projects.id', db('tasks').select('tasks.project_id'))
+        .del(),
+    );
+    assert.equal(viaSubquery, 1);
   });
 });
 

@@ -4,11 +4,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { TestDb } from '../support/databases';
 import { caseArbitrary } from './cases';
-import { beforeState, checkCase } from './check';
+import { checkCase } from './check';
 import { type Declaration, type FuzzDatabases, openFuzzDatabases } from './oracle-databases';
 import { snapshot } from './snapshot';
 import { FuzzStats } from './stats';
 import { TABLES } from './world';
+import { beforeState } from './write-run';
 
 export interface FuzzOptions {
   readonly cases: number;

@@ -71,7 +71,7 @@ function tableSource(x: Gen, level: Level, tables: readonly string[]): Src {
     table,
     ...(alias ? { alias } : {}),
     ...(schema ? { schema } : {}),
-    ...(alias && x.chance(15) ? { objectForm: true } : {}),
+    ...(alias && x.chance(8) ? { objectForm: true } : {}),
   };
   return { source, cols: tableCols(table, q), table, q };
 }

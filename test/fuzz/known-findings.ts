@@ -60,9 +60,16 @@ export function knownFindings(node: Read | Write, dialect: string): Set<KnownFin
       }
     }
   }
-  // F3: MariaDB refuses a joined DELETE whose path filter reads the deleted table
+  // F3: MariaDB refuses a joined DELETE when a path filter (of the joined table, or of a table
+  // in a WHERE subquery) reads the deleted table
   if (dialect === 'mysql' && node.k === 'delete' && node.extra) {
-    if (pathTables(node.extra.table).includes(node.table)) found.add('F3-mysql-joined-delete-through-target');
+    const read = [node.extra.table];
+    for (const select of selectsIn(node)) {
+      for (const source of [select.from, ...select.joins.map((j) => j.source)]) {
+        if (source.k === 'table') read.push(source.table);
+      }
+    }
+    if (read.some((t) => pathTables(t).includes(node.table))) found.add('F3-mysql-joined-delete-through-target');
   }
   return found;
 }
