@@ -55,6 +55,8 @@ export class CompileRun {
     | { tables: Set<string>; dimensions: Set<string>; code: ScopeError['code']; message: string }
     | undefined;
   private bypasses: Map<BypassReason, Set<string>> | undefined;
+  /** The method of the top-level builder (`select`, `del`, …): nested rewrites depend on it. */
+  topMethod: string | undefined;
   /** FK-path keys the runner must verify before the write is sent. */
   parentChecks: ParentCheck[] | undefined;
 

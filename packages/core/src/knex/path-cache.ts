@@ -14,15 +14,21 @@ export class PathCache {
   constructor(private readonly policy: ScopedPolicy) {}
 
   /** The filtered `select parent.key from parent …` for this filter, as a raw. */
-  subquery = (client: ClientLike, f: Filter & { rule: { kind: 'path' } }, schema: string | undefined): unknown => {
+  subquery = (
+    client: ClientLike,
+    f: Filter & { rule: { kind: 'path' } },
+    schema: string | undefined,
+    materialize = false,
+  ): unknown => {
     const keys: readonly ScopeKey[] = Array.isArray(f.value) ? (f.value as readonly ScopeKey[]) : [f.value as ScopeKey];
     const shape = Array.isArray(f.value) ? `a${keys.length}` : 's';
-    const key = `${f.rule.parentTable}\u0000${f.rule.parentKey}\u0000${f.rule.dimension}\u0000${schema ?? ''}\u0000${shape}`;
+    const key = `${f.rule.parentTable}\u0000${f.rule.parentKey}\u0000${f.rule.dimension}\u0000${schema ?? ''}\u0000${shape}${materialize ? 'm' : ''}`;
     let sql = this.sql.get(key);
     if (sql === undefined) {
       const compiled = this.compile(client, f, schema, keys.length, Array.isArray(f.value));
       if (compiled === undefined) return parentKeys(client, f.rule, schema);
-      sql = compiled;
+      // a derived table with a LIMIT is materialised, never merged (see rewrite.ts)
+      sql = materialize ? `select * from (${compiled} limit ${Number.MAX_SAFE_INTEGER}) as ks_materialized` : compiled;
       if (this.sql.size >= LIMIT) this.sql.clear();
       this.sql.set(key, sql);
     }

@@ -33,6 +33,7 @@ export type PathSubquery = (
   client: ClientLike,
   f: Filter & { rule: { kind: 'path' } },
   schema: string | undefined,
+  materialize?: boolean,
 ) => unknown;
 
 export function wherePredicate(

@@ -22,6 +22,7 @@ import {
   INTERNAL_WRAPPER,
   ONLY_DIMENSIONS,
   onPredicate,
+  type PathSubquery,
   wherePredicate,
 } from './predicates';
 import { type RawFinding, scanRaw, scanStatementsForRaw, scanWrittenValuesForRaw } from './raw-policy';
@@ -115,16 +116,37 @@ function crossScope(table: string, column: string, dimension: string, message: s
   });
 }
 
-/** A filtered derived table standing in for a reference: `(select * from t) as alias`. */
-function derivedTable(client: ClientLike, ref: TableRef): BuilderLike {
+// MariaDB/MySQL merge derived tables into the outer query, and then hit server bugs (missing
+// rows after a merge) and restrictions (reading a DELETE's target table): a LIMIT keeps a
+// derived table materialised there.
+const NO_MERGE_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A filtered derived table standing in for a reference: `(select * from t) as alias`, filtered
+ * when it is compiled. In Knex's object form the alias is the object key, so none is set here.
+ */
+function derivedTable(run: CompileRun, client: ClientLike, ref: TableRef, aliased: boolean): BuilderLike {
+  if (ref.schema && !ref.alias) {
+    // the query's own `schema.table.column` references could not reach a derived table
+    run.refuse(
+      new ScopeError(
+        'UNSUPPORTED_QUERY',
+        `Give "${ref.schema}.${ref.name}" an alias: under a right/full join or an outer join with USING, a scoped ` +
+          'table is replaced by a filtered derived table, which schema-qualified column references cannot reach.',
+        { table: ref.policy.table },
+      ),
+    );
+  }
   const sub = client.queryBuilder() as BuilderLike & {
     select(c: string): BuilderLike;
     from(t: string): BuilderLike;
     as(a: string): BuilderLike;
+    limit(n: number): BuilderLike;
   };
   sub.select('*');
   sub.from(ref.schema ? `${ref.schema}.${ref.name}` : ref.name);
-  sub.as(ref.alias ?? ref.name);
+  if (aliased) sub.as(ref.alias ?? ref.name);
+  if (client.dialect === 'mysql') sub.limit(NO_MERGE_LIMIT);
   return sub;
 }
 
@@ -182,6 +204,10 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
   const dialect = client.dialect;
   const isPgDelete = method === 'del' && dialect === 'postgresql';
   const isWrite = method === 'update' || method === 'del' || method === 'insert' || method === 'truncate';
+  // MySQL refuses a DELETE/UPDATE whose subqueries read its target table, unless they are
+  // materialised: path filters inside such a write are.
+  const materialize = dialect === 'mysql' && (run.topMethod === 'del' || run.topMethod === 'update');
+  const pathSubquery: PathSubquery = (c, f, schema) => run.policy.paths.subquery(c, f, schema, materialize);
   const rightOrFull = builder._statements.some(
     (s) => s.grouping === 'join' && OUTER_JOINS_KEEPING_RIGHT.has((s as JoinClauseLike).joinType),
   );
@@ -202,8 +228,7 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
       placement.single = guardInsert(run, placement.single, ref, filters, dialect);
       if (!filters || filters.length === 0 || !single.merge) continue;
       // an upsert's DO UPDATE must not overwrite another tenant's row
-      for (const f of filters)
-        placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f, run.policy.paths.subquery));
+      for (const f of filters) placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
       continue;
     }
     if (isBase && method === 'update') guardUpdate(run, single, ref, filters);
@@ -215,27 +240,29 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
         placement,
         site.join,
         site.index,
-        site.key ? { [site.key]: derivedTable(client, ref) } : derivedTable(client, ref),
+        site.key ? { [site.key]: derivedTable(run, client, ref, false) } : derivedTable(run, client, ref, true),
       );
     } else if (site.kind === 'join' && !isPgDelete && site.join.joinType !== 'cross' && !usesUsing(site.join)) {
       addOnClauses(
         placement,
         site.join,
         site.index,
-        filters.map((f) => onPredicate(client, ref.qualifier, ref.schema, f, run.policy.paths.subquery)),
+        filters.map((f) => onPredicate(client, ref.qualifier, ref.schema, f, pathSubquery)),
       );
     } else if (site.kind === 'join' && usesUsing(site.join) && site.join.joinType !== 'inner' && !isWrite) {
-      replaceJoinTable(placement, site.join, site.index, derivedTable(client, ref));
+      replaceJoinTable(placement, site.join, site.index, derivedTable(run, client, ref, true));
     } else if ((site.kind === 'from' || site.kind === 'from-object') && rightOrFull) {
       if (site.kind === 'from')
-        placement.single = { ...placement.single, table: derivedTable(client, ref), schema: undefined };
+        placement.single = { ...placement.single, table: derivedTable(run, client, ref, true), schema: undefined };
       else {
-        const table = { ...(placement.single.table as Record<string, unknown>), [site.key]: derivedTable(client, ref) };
+        const table = {
+          ...(placement.single.table as Record<string, unknown>),
+          [site.key]: derivedTable(run, client, ref, false),
+        };
         placement.single = { ...placement.single, table };
       }
     } else {
-      for (const f of filters)
-        placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f, run.policy.paths.subquery));
+      for (const f of filters) placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
     }
   }
 

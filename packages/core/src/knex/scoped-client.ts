@@ -90,7 +90,12 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
       if (!isBuilder(builder)) return new Compiler(this, builder, bindings);
       const outer = currentFrame();
       const fields = builder as BuilderLike & Partial<ScopedBuilderFields>;
-      const run = outer ? outer.run : new CompileRun(policy, fields[CREATED], storage.getStore(), fields[OVERRIDE]);
+      let run: CompileRun;
+      if (outer) run = outer.run;
+      else {
+        run = new CompileRun(policy, fields[CREATED], storage.getStore(), fields[OVERRIDE]);
+        run.topMethod = builder._method;
+      }
       try {
         const rewrite = rewriteBuilder(builder, run);
         let compiler: CompilerLike & { [FRAME]?: TopFrame };

@@ -301,6 +301,31 @@ forEachDialect('scoped Knex: reads', (tdb) => {
       assert.deepEqual(right.map((r) => `${r.title}:${r.body}`).sort(), ['p1-t1:c1-t1', 'p2-t1:c2-t1']);
     });
 
+    it('keeps object-form aliases under a right join, and refuses an unaliased schema-qualified table there', async function () {
+      if (dialect === 'sqlite' && !(await supports(base, 'select 1 from tags right join tags t2 on 1 = 1')))
+        this.skip();
+      const rows = await t1(() => db('pages as t').rightJoin({ a0: 'pages' }, 'a0.id', 't.id').select('a0.id'));
+      assert.deepEqual(col(rows, 'id'), ['1', '2']);
+      const schema = dialect === 'pg' ? 'public' : dialect === 'sqlite' ? 'main' : tdb.database();
+      await expectScopeError(
+        t1(() => db('pages as t').rightJoin(`${schema}.pages`, `${schema}.pages.id`, 't.id').select('t.id')),
+        'UNSUPPORTED_QUERY',
+        /Give ".*\.pages" an alias/,
+      );
+    });
+
+    it('keeps every row of a left join USING a path-scoped table next to other joins', async () => {
+      const rows = await t1(() =>
+        db
+          .from('comments as c')
+          .leftJoin('page_tags as pt', (j) => j.using('page_id'))
+          .crossJoin('tags as tg' as never)
+          .select('c.id')
+          .orderBy('c.id'),
+      );
+      assert.deepEqual(col(rows, 'id'), ['1', '1', '2', '2']);
+    });
+
     it('keeps full outer joins exact where the dialect has them', async function () {
       if (dialect === 'mysql') this.skip(); // MySQL/MariaDB have no FULL OUTER JOIN
       if (dialect === 'sqlite' && !(await supports(base, 'select 1 from tags full outer join tags t2 on 1 = 1')))
