@@ -25,7 +25,7 @@ export interface ScopesOptions<Tables extends string = string> {
 
 export interface Scopes<Tables extends string = string> {
   /** The declared tables, validated. */
-  readonly tables: ReadonlyMap<Tables, TablePolicy>;
+  readonly tables: ReadonlyMap<string, TablePolicy>;
   readonly mode: Mode;
   /**
    * A scoped instance sharing `knex`'s connection pool. Everything built from it, its
@@ -51,7 +51,7 @@ export function defineScopes<Tables extends string>(options: ScopesOptions<Table
       `defineScopes: mode must be 'enforce' or 'report', got ${JSON.stringify(mode)}.`,
     );
   }
-  const policies = compileTablePolicies(options.tables) as Map<Tables, TablePolicy>;
+  const policies = compileTablePolicies(options.tables);
   const { onViolation, onBypass } = options;
   const onEvent: EventSink | undefined =
     onViolation || onBypass

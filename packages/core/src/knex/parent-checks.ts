@@ -76,6 +76,7 @@ export async function verifyParents(
   client: ClientLike,
   connection: unknown,
   pending: PendingParentChecks,
+  sql?: string,
 ): Promise<void> {
   for (const check of pending.checks) {
     const wanted = [...check.keys.values()];
@@ -119,6 +120,7 @@ export async function verifyParents(
           tables: [check.table],
           dimensions: check.dimensions,
           message: error.message,
+          ...(sql === undefined ? {} : { sql }),
           stack: captureStack(),
         },
         pending.onEvent,

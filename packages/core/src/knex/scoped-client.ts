@@ -130,7 +130,9 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
         runner.query = function (this: RunnerLike, obj: unknown) {
           const pending = (obj as Record<symbol, PendingParentChecks | undefined> | null)?.[PARENT_CHECKS];
           if (!pending) return query.call(this, obj);
-          return verifyParents(this.client, this.connection, pending).then(() => query.call(this, obj));
+          return verifyParents(this.client, this.connection, pending, (obj as { sql?: string }).sql).then(() =>
+            query.call(this, obj),
+          );
         };
       }
       return runner;

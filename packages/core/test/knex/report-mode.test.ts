@@ -43,6 +43,11 @@ describe('scoped Knex: report mode and diagnostics [sqlite]', () => {
       const raw = await db.raw('select count(*) as n from pages');
       assert.equal(Number((raw as Array<{ n: number }>)[0]?.n), 4);
       assert.equal(seen.at(-1)?.code, 'RAW_SQL_REFUSED');
+      // a foreign parent is reported with the SQL of the write, which then runs
+      await scope({ tenant: 1 }, () => db('comments').insert({ page_id: 3, body: 'reported' }));
+      assert.equal(seen.at(-1)?.code, 'CROSS_SCOPE_WRITE');
+      assert.match(seen.at(-1)?.sql ?? '', /insert into `comments`/);
+      assert.equal((await base('comments').where('body', 'reported')).length, 1);
       // a query inside a scope is filtered as usual and reports nothing
       const before = seen.length;
       assert.deepEqual(col(await scope({ tenant: 1 }, () => db('pages')), 'title'), ['p1-t1', 'p2-t1']);
