@@ -1,13 +1,24 @@
-// FINDINGS of the differential fuzzer (issue 7), pinned as minimal tests. Each is SKIPPED until
-// the core fixes it: remove `.skip` and the matching entry of known-findings.ts together.
-// None is a leak: each makes a valid scoped query fail with a database error (fail-closed),
-// where the same query on a database holding only the tenant's rows runs.
+// FINDINGS of the differential fuzzer (issue 7), pinned as minimal tests: a new one goes in
+// with `it.skip` and an entry in known-findings.ts until the core fixes it, then both go and
+// the test stays as a regression test. None of F1–F4 leaked: each made a valid scoped query
+// fail with a database error (fail-closed), or MariaDB drop rows, where the same query on a
+// database holding only the tenant's rows ran. All four are fixed (F1 by a clear refusal).
 import assert from 'node:assert/strict';
-import { defineScopes, scope } from '@knex-scopes/core';
+import { defineScopes, isScopeError, type ScopeError, scope } from '@knex-scopes/core';
 import type { Knex } from 'knex';
 import { forEachDialect } from '../support/databases';
 import { createWorld } from './oracle-databases';
 import { DECLARATION } from './world';
+
+async function refusal(run: () => PromiseLike<unknown>): Promise<ScopeError> {
+  try {
+    await run();
+  } catch (error) {
+    if (isScopeError(error)) return error;
+    throw error;
+  }
+  return assert.fail('expected a ScopeError');
+}
 
 forEachDialect('fuzz findings', (testDb) => {
   let db: Knex;
@@ -54,33 +65,37 @@ forEachDialect('fuzz findings', (testDb) => {
 
   // F1. A scoped table written schema-qualified and unaliased (`public.tenants`), which the
   // rewrite replaces by a filtered derived table (any right/full join in the query, or a
-  // non-inner USING join): the derived table is aliased `tenants`, so the query's own
-  // `public.tenants.id` references no longer resolve. All three dialects. Expected [1]; actual:
-  // pg "invalid reference to FROM-clause entry for table tenants", sqlite "no such column:
-  // main.tenants.id", MariaDB "Unknown column '<db>.tenants.id' in 'ON'".
-  it.skip('F1: a schema-qualified unaliased scoped table under a right join keeps its references', async () => {
-    const rows = await t1(() =>
-      db('tenants as t').rightJoin(`${schema}.tenants`, `${schema}.tenants.id`, 't.id').select('t.id'),
+  // non-inner USING join): the derived table was aliased `tenants`, so the query's own
+  // `public.tenants.id` references no longer resolved (pg "invalid reference to FROM-clause
+  // entry", sqlite "no such column", MariaDB "Unknown column"). Fixed as a refusal that says
+  // to give the table an alias.
+  it('F1: a schema-qualified unaliased scoped table that must become a derived table is refused', async () => {
+    const error = await refusal(() =>
+      t1(() => db('tenants as t').rightJoin(`${schema}.tenants`, `${schema}.tenants.id`, 't.id').select('t.id')),
+    );
+    assert.equal(error.code, 'UNSUPPORTED_QUERY');
+    assert.match(error.message, /alias/);
+    const using = await refusal(() =>
+      t1(() =>
+        db('tenants as t')
+          .leftJoin(`${schema}.tenants`, (j) => j.using('id'))
+          .select(`${schema}.tenants.id as id`),
+      ),
+    );
+    assert.equal(using.code, 'UNSUPPORTED_QUERY');
+    const aliased = await t1(() =>
+      db('tenants as t').rightJoin(`${schema}.tenants as x`, 'x.id', 't.id').select('t.id'),
     );
     assert.deepEqual(
-      rows.map((r: { id: unknown }) => Number(r.id)),
-      [1],
-    );
-    const using = await t1(() =>
-      db('tenants as t')
-        .leftJoin(`${schema}.tenants`, (j) => j.using('id'))
-        .select(`${schema}.tenants.id as id`),
-    );
-    assert.deepEqual(
-      using.map((r: { id: unknown }) => Number(r.id)),
+      aliased.map((r: { id: unknown }) => Number(r.id)),
       [1],
     );
   });
 
   // F2. Knex's object form of an alias (`{ a0: 'tenants' }`) in a query with a right/full join:
   // the filtered derived table is aliased twice, `((select * from tenants where …) as a0) as
-  // a0`. Syntax error on PostgreSQL and MariaDB (SQLite accepts it). Expected [1] both times.
-  it.skip('F2: an object-form alias under a right join compiles', async () => {
+  // a0`. Syntax error on PostgreSQL and MariaDB (SQLite accepted it). Fixed.
+  it('F2: an object-form alias under a right join compiles', async () => {
     const joined = await t1(() => db('tenants as t').rightJoin({ a0: 'tenants' }, 'a0.id', 't.id').select('a0.id'));
     assert.deepEqual(
       joined.map((r: { id: unknown }) => Number(r.id)),
@@ -99,8 +114,8 @@ forEachDialect('fuzz findings', (testDb) => {
   // tasks.project_id in (select projects.id …))`). MariaDB 10.11 refuses it for a joined
   // DELETE (a single-table DELETE or a joined UPDATE is accepted): ER_UPDATE_TABLE_USED
   // "Table 'projects' is specified twice, both as a target for 'DELETE' and as a separate
-  // source for data". Expected: project 12 deleted, both times.
-  it.skip('F3: a joined DELETE whose path filters read the deleted table runs on MariaDB', async function () {
+  // source for data". Fixed: path filters inside a MySQL DELETE/UPDATE are materialised.
+  it('F3: a joined DELETE whose path filters read the deleted table runs on MariaDB', async function () {
     if (testDb.dialect !== 'mysql') this.skip();
     // tenant 1's projects without tasks: project 12
     const joined = await t1(() =>
@@ -129,10 +144,9 @@ forEachDialect('fuzz findings on the fuzz world', (testDb) => {
   // table becomes `left join (select * from project_tags where project_id in (select …)) as
   // tags using (project_id)`; with another join and an ORDER BY, MariaDB merges that derived
   // table and returns 15 rows instead of 24 (the same SQL on tenant 1's rows alone gives 24;
-  // `optimizer_switch='derived_merge=off'` gives 24). Missing rows, no foreign ones. Possible
-  // fixes: a non-mergeable derived table on MariaDB, or an ON form instead of USING.
-  it.skip('F4: a left join USING a path-scoped table keeps every row on MariaDB', async function () {
-    if (testDb.dialect !== 'mysql') this.skip();
+  // `optimizer_switch='derived_merge=off'` gives 24). Missing rows, no foreign ones. Fixed:
+  // derived tables stay materialised on MySQL. Every dialect must give 24.
+  it('F4: a left join USING a path-scoped table keeps every row', async () => {
     const rows = await scope({ tenant: 1, user: 'u1' }, () =>
       db
         .from('tasks as a0')
