@@ -131,6 +131,18 @@ forEachDialect('fuzz findings', (testDb) => {
     );
     assert.equal(viaSubquery, 1);
   });
+
+  // F5 (what F3's fix left). MariaDB, a scope with an empty key list: the same joined DELETE
+  // still fails with ER_UPDATE_TABLE_USED. For `tenant: []` the path filter becomes `a0.project_id
+  // in (select projects.id from projects where 1 = 0)`, and that subquery is not materialised.
+  // Expected: nothing deleted (0). Fail-closed: an error, nothing written.
+  it.skip('F5: a joined DELETE through the target under an empty scope runs on MariaDB', async function () {
+    if (testDb.dialect !== 'mysql') this.skip();
+    const deleted = await scope({ tenant: [] }, () =>
+      db('projects').join('tasks as a0', 'a0.project_id', 'projects.id').del(),
+    );
+    assert.equal(deleted, 0);
+  });
 });
 
 forEachDialect('fuzz findings on the fuzz world', (testDb) => {
