@@ -168,12 +168,22 @@ export class CompileRun {
 /** The compile stack: nested builders are compiled synchronously inside their parent's toSQL. */
 export interface Frame {
   readonly run: CompileRun;
+  /** The frame of a top-level compile, which publishes what the run observed. */
+  readonly top: boolean;
 }
 
 const frames: Frame[] = [];
 
 export function currentFrame(): Frame | undefined {
   return frames[frames.length - 1];
+}
+
+export function pushFrame(frame: Frame): void {
+  frames.push(frame);
+}
+
+export function popFrame(): void {
+  frames.pop();
 }
 
 export function withFrame<T>(frame: Frame, fn: () => T): T {

@@ -46,7 +46,9 @@ export class PathCache {
     const sentinel = isArray ? Array.from({ length: n }, (_, i) => i + 1) : 1;
     const state = Object.freeze({ enabled: true, values: Object.freeze({ [f.rule.dimension]: sentinel }) });
     const run = new CompileRun(this.policy, undefined, undefined, state);
-    const query = withFrame({ run }, () => client.queryCompiler(parentKeys(client, f.rule, schema)).toSQL()) as {
+    const query = withFrame({ run, top: false }, () =>
+      client.queryCompiler(parentKeys(client, f.rule, schema)).toSQL(),
+    ) as {
       sql: string;
       bindings: unknown[];
     };

@@ -3,7 +3,7 @@
 // savepoint clients (built with Object.create(client.constructor.prototype)) inherit it.
 import { isScopeError } from '../errors';
 import { scopeStorage } from '../scope-state';
-import { CompileRun, currentFrame, type Frame, type ScopedPolicy, withFrame } from './compile-run';
+import { CompileRun, currentFrame, type Frame, popFrame, pushFrame, type ScopedPolicy } from './compile-run';
 import { type BuilderLike, type ClientLike, type CompilerLike, isBuilder, isRaw, type RawLike } from './knex-internals';
 import { PARENT_CHECKS, type PendingParentChecks, verifyParents } from './parent-checks';
 import { type RawFinding, scanRaw } from './raw-policy';
@@ -15,10 +15,6 @@ const FRAME: unique symbol = Symbol('knex-scopes.frame');
 
 type ClientClass = new (...args: never[]) => ClientLike;
 type CompilerClass = new (client: ClientLike, builder: BuilderLike, bindings?: unknown[]) => CompilerLike;
-
-interface TopFrame extends Frame {
-  readonly top: boolean;
-}
 
 interface RunnerLike {
   client: ClientLike;
@@ -33,25 +29,30 @@ function scopedCompilerClass(Dialect: CompilerClass): CompilerClass {
   let Scoped = compilerClasses.get(Dialect);
   if (Scoped) return Scoped;
   Scoped = class ScopedQueryCompiler extends Dialect {
-    [FRAME]: TopFrame | undefined;
+    [FRAME]: Frame | undefined;
 
     override toSQL(method?: string, tz?: unknown): unknown {
       const frame = this[FRAME];
       if (!frame) return super.toSQL(method, tz);
-      if (!frame.top) return withFrame(frame, () => super.toSQL(method, tz));
+      // nested builders compile synchronously inside this call and find the run on the stack
+      pushFrame(frame);
+      let query: unknown;
       try {
-        const query = withFrame(frame, () => super.toSQL(method, tz));
-        frame.run.finish(sqlOf(query));
-        const pending = frame.run.pendingParentChecks();
-        const first = Array.isArray(query) ? query[0] : query;
-        if (pending && typeof first === 'object' && first !== null) {
-          Object.defineProperty(first, PARENT_CHECKS, { value: pending });
-        }
-        return query;
+        query = super.toSQL(method, tz);
       } catch (error) {
-        if (isScopeError(error)) frame.run.failed(error);
+        if (frame.top && isScopeError(error)) frame.run.failed(error);
         throw error;
+      } finally {
+        popFrame();
       }
+      if (!frame.top) return query;
+      frame.run.finish(sqlOf(query));
+      const pending = frame.run.pendingParentChecks();
+      const first = Array.isArray(query) ? query[0] : query;
+      if (pending && typeof first === 'object' && first !== null) {
+        Object.defineProperty(first, PARENT_CHECKS, { value: pending });
+      }
+      return query;
     }
   };
   compilerClasses.set(Dialect, Scoped);
@@ -98,7 +99,7 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
       }
       try {
         const rewrite = rewriteBuilder(builder, run);
-        let compiler: CompilerLike & { [FRAME]?: TopFrame };
+        let compiler: CompilerLike & { [FRAME]?: Frame };
         if (rewrite) {
           // The compiler's constructor snapshots _statements and _single: swap them just for it.
           const { _statements, _single } = builder;

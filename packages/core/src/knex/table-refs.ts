@@ -38,6 +38,7 @@ export interface ParsedName {
 
 // Knex splits an alias on the first case-insensitive " as ", then the name on dots.
 export function parseTableName(value: string, schema?: string): ParsedName {
+  if (value.indexOf(' ') === -1 && value.indexOf('.') === -1) return { name: value, schema, alias: undefined };
   const asIndex = value.search(/ as /i);
   const left = (asIndex === -1 ? value : value.slice(0, asIndex)).trim();
   const alias = asIndex === -1 ? undefined : value.slice(asIndex + 4).trim() || undefined;
@@ -71,80 +72,85 @@ export interface RefScan {
   readonly rawTables: RawLike[];
 }
 
-function push(refs: TableRef[], matcher: TableMatcher, parsed: ParsedName, site: RefSite): void {
+type SiteKind = 'from' | 'join' | 'using' | 'updateFrom';
+
+function siteOf(kind: SiteKind, key: string | undefined, join: JoinClauseLike | undefined, index: number): RefSite {
+  if (kind === 'join') return key === undefined ? { kind, index, join: join! } : { kind, index, join: join!, key };
+  if (kind === 'from') return key === undefined ? { kind } : { kind: 'from-object', key };
+  return { kind };
+}
+
+function push(scan: RefScan, matcher: TableMatcher, parsed: ParsedName, site: () => RefSite): void {
   const policy = matcher.match(parsed.name);
-  if (!policy) return;
-  refs.push({
+  if (!policy) return; // the common case: no allocation for an unscoped table
+  scan.refs.push({
     policy,
     name: parsed.name,
     schema: parsed.schema,
     alias: parsed.alias,
     qualifier: qualifierOf(parsed),
-    site,
+    site: site(),
   });
 }
 
 function scanTable(
+  scan: RefScan,
+  matcher: TableMatcher,
   table: unknown,
   schema: string | undefined,
-  refs: TableRef[],
-  rawTables: RawLike[],
-  matcher: TableMatcher,
-  site: (key?: string) => RefSite,
+  kind: SiteKind,
+  join: JoinClauseLike | undefined,
+  index: number,
 ): void {
   const parsed = nameOf(table, schema);
   if (parsed) {
-    push(refs, matcher, parsed, site());
+    push(scan, matcher, parsed, () => siteOf(kind, undefined, join, index));
     return;
   }
   if (isRaw(table)) {
-    rawTables.push(table);
+    scan.rawTables.push(table);
     return;
   }
   if (typeof table === 'object' && table !== null && !isBuilder(table)) {
     // `{ p: 'pages', c: 'comments' }`: each entry is an aliased table (several make a comma join)
     for (const [alias, value] of Object.entries(table as Record<string, unknown>)) {
       const inner = nameOf(value, schema);
-      if (inner) push(refs, matcher, { ...inner, alias }, site(alias));
-      else if (isRaw(value)) rawTables.push(value);
+      if (inner) push(scan, matcher, { ...inner, alias }, () => siteOf(kind, alias, join, index));
+      else if (isRaw(value)) scan.rawTables.push(value);
     }
   }
 }
 
 /** Every direct table reference of a builder that names a scoped table. */
 export function scanTableRefs(builder: BuilderLike, matcher: TableMatcher): RefScan {
-  const refs: TableRef[] = [];
-  const rawTables: RawLike[] = [];
+  const scan: RefScan = { refs: [], rawTables: [] };
   const single = builder._single;
   const schema = single.schema;
-  if (single.table !== undefined) {
-    scanTable(single.table, schema, refs, rawTables, matcher, (key) =>
-      key === undefined ? { kind: 'from' } : { kind: 'from-object', key },
-    );
-  }
+  if (single.table !== undefined) scanTable(scan, matcher, single.table, schema, 'from', undefined, -1);
   const statements = builder._statements;
   for (let i = 0; i < statements.length; i++) {
     const s = statements[i] as Statement;
     if (s.grouping !== 'join') continue;
     const join = s as JoinClauseLike;
     if (join.joinType === 'raw') {
-      if (isRaw(join.table)) rawTables.push(join.table);
+      if (isRaw(join.table)) scan.rawTables.push(join.table);
       continue;
     }
-    scanTable(join.table, join.schema, refs, rawTables, matcher, (key) =>
-      key === undefined ? { kind: 'join', index: i, join } : { kind: 'join', index: i, join, key },
-    );
+    scanTable(scan, matcher, join.table, join.schema, 'join', join, i);
   }
   // PostgreSQL: `del().using(t)` and `update().updateFrom(t)`
-  for (const [field, kind] of [
-    ['using', 'using'],
-    ['updateFrom', 'updateFrom'],
-  ] as const) {
-    const value = single[field];
-    if (value === undefined) continue;
-    for (const table of Array.isArray(value) ? value : [value]) {
-      scanTable(table, schema, refs, rawTables, matcher, () => ({ kind }));
-    }
-  }
-  return { refs, rawTables };
+  if (single.using !== undefined) scanTables(scan, matcher, single.using, schema, 'using');
+  if (single.updateFrom !== undefined) scanTables(scan, matcher, single.updateFrom, schema, 'updateFrom');
+  return scan;
+}
+
+function scanTables(
+  scan: RefScan,
+  matcher: TableMatcher,
+  value: unknown,
+  schema: string | undefined,
+  kind: SiteKind,
+): void {
+  for (const table of Array.isArray(value) ? value : [value])
+    scanTable(scan, matcher, table, schema, kind, undefined, -1);
 }
