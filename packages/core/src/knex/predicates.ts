@@ -24,6 +24,11 @@ export function parentKeys(
   return sub;
 }
 
+// An empty scope matches no row, whatever the path: no subquery needed.
+function isEmptyList(value: Filter['value']): boolean {
+  return Array.isArray(value) && value.length === 0;
+}
+
 function falseRaw(client: ClientLike) {
   return client.raw('1 = 0');
 }
@@ -44,6 +49,8 @@ export function wherePredicate(
   pathSubquery: PathSubquery,
 ): Statement {
   const column = `${qualifier}.${f.rule.column}`;
+  if (isEmptyList(f.value))
+    return { grouping: 'where', type: 'whereRaw', value: falseRaw(client), not: false, bool: 'and' };
   if (f.rule.kind === 'path') {
     const value = pathSubquery(client, f as Filter & { rule: { kind: 'path' } }, schema);
     return { grouping: 'where', type: 'whereIn', column, value, not: false, bool: 'and' };
@@ -74,6 +81,7 @@ export function onPredicate(
   pathSubquery: PathSubquery,
 ): Clause {
   const column = `${qualifier}.${f.rule.column}`;
+  if (isEmptyList(f.value)) return { type: 'onRaw', value: falseRaw(client), bool: 'and' };
   if (f.rule.kind === 'path') {
     const value = pathSubquery(client, f as Filter & { rule: { kind: 'path' } }, schema);
     return { type: 'onIn', column, value, not: false, bool: 'and' };
