@@ -172,25 +172,28 @@ export interface Frame {
   readonly top: boolean;
 }
 
-const frames: Frame[] = [];
+// The innermost frame, and the ones it shadows (compiles nest synchronously).
+let current: Frame | undefined;
+const shadowed: Array<Frame | undefined> = [];
 
 export function currentFrame(): Frame | undefined {
-  return frames[frames.length - 1];
+  return current;
 }
 
 export function pushFrame(frame: Frame): void {
-  frames.push(frame);
+  shadowed.push(current);
+  current = frame;
 }
 
 export function popFrame(): void {
-  frames.pop();
+  current = shadowed.pop();
 }
 
 export function withFrame<T>(frame: Frame, fn: () => T): T {
-  frames.push(frame);
+  pushFrame(frame);
   try {
     return fn();
   } finally {
-    frames.pop();
+    popFrame();
   }
 }
