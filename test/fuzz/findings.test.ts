@@ -1,8 +1,8 @@
 // FINDINGS of the differential fuzzer (issue 7), pinned as minimal tests: a new one goes in
 // with `it.skip` and an entry in known-findings.ts until the core fixes it, then both go and
-// the test stays as a regression test. None of F1–F4 leaked: each made a valid scoped query
+// the test stays as a regression test. None of F1–F5 leaked: each made a valid scoped query
 // fail with a database error (fail-closed), or MariaDB drop rows, where the same query on a
-// database holding only the tenant's rows ran. All four are fixed (F1 by a clear refusal).
+// database holding only the tenant's rows ran. All are fixed (F1 by a clear refusal).
 import assert from 'node:assert/strict';
 import { defineScopes, isScopeError, type ScopeError, scope } from '@knex-scopes/core';
 import type { Knex } from 'knex';
@@ -135,8 +135,9 @@ forEachDialect('fuzz findings', (testDb) => {
   // F5 (what F3's fix left). MariaDB, a scope with an empty key list: the same joined DELETE
   // still fails with ER_UPDATE_TABLE_USED. For `tenant: []` the path filter becomes `a0.project_id
   // in (select projects.id from projects where 1 = 0)`, and that subquery is not materialised.
-  // Expected: nothing deleted (0). Fail-closed: an error, nothing written.
-  it.skip('F5: a joined DELETE through the target under an empty scope runs on MariaDB', async function () {
+  // Expected: nothing deleted (0). Fail-closed: an error, nothing written. Fixed: an empty
+  // list filters paths with `1 = 0` too, no subquery.
+  it('F5: a joined DELETE through the target under an empty scope runs on MariaDB', async function () {
     if (testDb.dialect !== 'mysql') this.skip();
     const deleted = await scope({ tenant: [] }, () =>
       db('projects').join('tasks as a0', 'a0.project_id', 'projects.id').del(),
