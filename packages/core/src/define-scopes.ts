@@ -23,7 +23,7 @@ export interface ScopesOptions<Tables extends string = string> {
   readonly onBypass?: (event: ScopeEvent) => void;
 }
 
-export interface Scopes<Tables extends string = string> {
+export interface Scopes {
   /** The declared tables, validated. */
   readonly tables: ReadonlyMap<string, TablePolicy>;
   readonly mode: Mode;
@@ -37,7 +37,7 @@ export interface Scopes<Tables extends string = string> {
 
 type KnexWithClient = Knex & { client: ClientLike & { constructor: new (...args: never[]) => ClientLike } };
 
-export function defineScopes<Tables extends string>(options: ScopesOptions<Tables>): Scopes<Tables> {
+export function defineScopes<Tables extends string>(options: ScopesOptions<Tables>): Scopes {
   if (typeof options !== 'object' || options === null) {
     throw new ScopeError(
       'INVALID_DEFINITION',
