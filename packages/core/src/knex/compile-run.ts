@@ -111,9 +111,14 @@ export class CompileRun {
     return { state: this.state(), checks: this.parentChecks, mode: this.policy.mode, onEvent: this.policy.onEvent };
   }
 
-  /** Publishes what this compile observed: one event per kind and query. */
-  finish(sql: string | undefined): void {
+  /**
+   * Publishes what this compile observed: one event per kind and query. Takes the compiled
+   * query (or a raw statement's SQL) and reads its SQL only when there is an event to publish.
+   */
+  finish(query: unknown): void {
+    if (!this.violations && !this.bypasses) return; // the common case: nothing to say
     const sink = this.policy.onEvent;
+    const sql = sqlOf(query);
     if (this.violations && wantsEvent('violation', sink)) {
       const v = this.violations;
       publish(
@@ -163,6 +168,13 @@ export class CompileRun {
       this.policy.onEvent,
     );
   }
+}
+
+/** The SQL of a compiled query (`toSQL()` gives one object, or several for some statements). */
+function sqlOf(query: unknown): string | undefined {
+  if (typeof query === 'string') return query;
+  if (Array.isArray(query)) return query.map(sqlOf).join('; ');
+  return typeof query === 'object' && query !== null ? (query as { sql?: string }).sql : undefined;
 }
 
 /** The compile stack: nested builders are compiled synchronously inside their parent's toSQL. */

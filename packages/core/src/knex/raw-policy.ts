@@ -156,6 +156,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 // Raws hide in arrays and plain objects too: select([{ n: raw }]), orderBy([{ column: raw }]).
 function scanValue(value: unknown, matcher: TableMatcher, out: RawFinding[], depth = 0): void {
+  if (typeof value !== 'object' || value === null) return; // names, values: the common case
   if (isRaw(value)) {
     scanRaw(value, false, matcher, out);
     return;

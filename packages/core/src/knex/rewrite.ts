@@ -56,16 +56,16 @@ function filtersFor(run: CompileRun, policy: TablePolicy, only: readonly string[
     run.bypass('scopes-disabled', policy.table);
     return undefined;
   }
-  const missing: string[] = [];
+  let missing: string[] | undefined;
   const filters: Filter[] = [];
   for (const rule of policy.rules) {
     if (only && !only.includes(rule.dimension)) continue;
     const value = state?.values[rule.dimension];
-    if (value === undefined) missing.push(rule.dimension);
+    if (value === undefined) (missing ??= []).push(rule.dimension);
     else if (value === ALL) run.bypass('all', policy.table);
     else filters.push({ rule, value: value as Exclude<ScopeValue, symbol> });
   }
-  if (missing.length > 0) {
+  if (missing) {
     run.refuse(missingScope(policy.table, missing));
     return undefined;
   }
@@ -152,24 +152,27 @@ function derivedTable(run: CompileRun, client: ClientLike, ref: TableRef, aliase
 
 interface Placement {
   where: Statement[];
-  joins: Map<number, JoinClauseLike>;
+  /** Join statements replaced by index; made at the first join that needs it. */
+  joins: Map<number, JoinClauseLike> | undefined;
   single: SingleLike;
 }
 
 function replaceJoinTable(placement: Placement, join: JoinClauseLike, index: number, table: unknown): void {
-  placement.joins.set(index, {
+  const joins = (placement.joins ??= new Map());
+  joins.set(index, {
     grouping: 'join',
     table,
     joinType: join.joinType,
     schema: undefined,
-    clauses: (placement.joins.get(index) ?? join).clauses,
+    clauses: (joins.get(index) ?? join).clauses,
   });
 }
 
 function addOnClauses(placement: Placement, join: JoinClauseLike, index: number, clauses: Clause[]): void {
-  const current = placement.joins.get(index) ?? join;
+  const joins = (placement.joins ??= new Map());
+  const current = joins.get(index) ?? join;
   const own = current === join ? guardJoinClauses(join.clauses, isRaw) : current.clauses;
-  placement.joins.set(index, { ...copyJoin(current), clauses: [...own, ...clauses] });
+  joins.set(index, { ...copyJoin(current), clauses: [...own, ...clauses] });
 }
 
 function copyJoin(join: JoinClauseLike): JoinClauseLike {
@@ -200,7 +203,7 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
 
   const only = (builder as unknown as Record<symbol, readonly string[] | undefined>)[ONLY_DIMENSIONS];
   const single = builder._single;
-  const placement: Placement = { where: [], joins: new Map(), single };
+  const placement: Placement = { where: [], joins: undefined, single };
   const dialect = client.dialect;
   const isPgDelete = method === 'del' && dialect === 'postgresql';
   const isWrite = method === 'update' || method === 'del' || method === 'insert' || method === 'truncate';
@@ -208,9 +211,7 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
   // materialised: path filters inside such a write are.
   const materialize = dialect === 'mysql' && (run.topMethod === 'del' || run.topMethod === 'update');
   const pathSubquery: PathSubquery = (c, f, schema) => run.policy.paths.subquery(c, f, schema, materialize);
-  const rightOrFull = builder._statements.some(
-    (s) => s.grouping === 'join' && OUTER_JOINS_KEEPING_RIGHT.has((s as JoinClauseLike).joinType),
-  );
+  const rightOrFull = hasJoinKeepingRight(builder._statements);
 
   if (rightOrFull && isWrite) {
     run.refuse(unsupported(scan.refs[0]!.policy.table, 'A right or full outer join in a write'));
@@ -266,15 +267,16 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
     }
   }
 
-  if (placement.where.length === 0 && placement.joins.size === 0 && placement.single === single) return null;
-  const statements: Statement[] = [...placement.where];
+  const joins = placement.joins;
+  if (placement.where.length === 0 && joins === undefined && placement.single === single) return null;
+  const statements: Statement[] = placement.where;
   const userWheres: Statement[] = [];
   const rest: Statement[] = [];
   const original = builder._statements;
   for (let i = 0; i < original.length; i++) {
     const s = original[i] as Statement;
     if (s.grouping === 'where') userWheres.push(s);
-    else rest.push(placement.joins.get(i) ?? s);
+    else rest.push(joins?.get(i) ?? s);
   }
   statements.push(...(placement.where.length > 0 ? guardWhereGroup(userWheres, isRaw) : userWheres), ...rest);
   return { statements, single: placement.single };
@@ -298,6 +300,13 @@ function refuseShadowingCtes(builder: BuilderLike, run: CompileRun): void {
       ),
     );
   }
+}
+
+function hasJoinKeepingRight(statements: readonly Statement[]): boolean {
+  for (const s of statements) {
+    if (s.grouping === 'join' && OUTER_JOINS_KEEPING_RIGHT.has((s as JoinClauseLike).joinType)) return true;
+  }
+  return false;
 }
 
 function usesUsing(join: JoinClauseLike): boolean {

@@ -46,7 +46,7 @@ function scopedCompilerClass(Dialect: CompilerClass): CompilerClass {
         popFrame();
       }
       if (!frame.top) return query;
-      frame.run.finish(sqlOf(query));
+      frame.run.finish(query);
       const pending = frame.run.pendingParentChecks();
       const first = Array.isArray(query) ? query[0] : query;
       if (pending && typeof first === 'object' && first !== null) {
@@ -57,11 +57,6 @@ function scopedCompilerClass(Dialect: CompilerClass): CompilerClass {
   };
   compilerClasses.set(Dialect, Scoped);
   return Scoped;
-}
-
-function sqlOf(query: unknown): string | undefined {
-  if (Array.isArray(query)) return query.map(sqlOf).join('; ');
-  return typeof query === 'object' && query !== null ? (query as { sql?: string }).sql : undefined;
 }
 
 /** The scoped subclass of a dialect client, carrying one policy. */

@@ -80,7 +80,15 @@ function siteOf(kind: SiteKind, key: string | undefined, join: JoinClauseLike | 
   return { kind };
 }
 
-function push(scan: RefScan, matcher: TableMatcher, parsed: ParsedName, site: () => RefSite): void {
+function push(
+  scan: RefScan,
+  matcher: TableMatcher,
+  parsed: ParsedName,
+  kind: SiteKind,
+  key: string | undefined,
+  join: JoinClauseLike | undefined,
+  index: number,
+): void {
   const policy = matcher.match(parsed.name);
   if (!policy) return; // the common case: no allocation for an unscoped table
   scan.refs.push({
@@ -89,7 +97,7 @@ function push(scan: RefScan, matcher: TableMatcher, parsed: ParsedName, site: ()
     schema: parsed.schema,
     alias: parsed.alias,
     qualifier: qualifierOf(parsed),
-    site: site(),
+    site: siteOf(kind, key, join, index),
   });
 }
 
@@ -104,7 +112,7 @@ function scanTable(
 ): void {
   const parsed = nameOf(table, schema);
   if (parsed) {
-    push(scan, matcher, parsed, () => siteOf(kind, undefined, join, index));
+    push(scan, matcher, parsed, kind, undefined, join, index);
     return;
   }
   if (isRaw(table)) {
@@ -115,7 +123,7 @@ function scanTable(
     // `{ p: 'pages', c: 'comments' }`: each entry is an aliased table (several make a comma join)
     for (const [alias, value] of Object.entries(table as Record<string, unknown>)) {
       const inner = nameOf(value, schema);
-      if (inner) push(scan, matcher, { ...inner, alias }, () => siteOf(kind, alias, join, index));
+      if (inner) push(scan, matcher, { ...inner, alias }, kind, alias, join, index);
       else if (isRaw(value)) scan.rawTables.push(value);
     }
   }
