@@ -61,8 +61,10 @@ function filtersFor(run: CompileRun, policy: TablePolicy, only: readonly string[
   for (const rule of policy.rules) {
     if (only && !only.includes(rule.dimension)) continue;
     const value = state?.values[rule.dimension];
-    if (value === undefined) (missing ??= []).push(rule.dimension);
-    else if (value === ALL) run.bypass('all', policy.table);
+    if (value === undefined) {
+      missing ??= [];
+      missing.push(rule.dimension);
+    } else if (value === ALL) run.bypass('all', policy.table);
     else filters.push({ rule, value: value as Exclude<ScopeValue, symbol> });
   }
   if (missing) {
@@ -158,7 +160,8 @@ interface Placement {
 }
 
 function replaceJoinTable(placement: Placement, join: JoinClauseLike, index: number, table: unknown): void {
-  const joins = (placement.joins ??= new Map());
+  placement.joins ??= new Map();
+  const joins = placement.joins;
   joins.set(index, {
     grouping: 'join',
     table,
@@ -169,7 +172,8 @@ function replaceJoinTable(placement: Placement, join: JoinClauseLike, index: num
 }
 
 function addOnClauses(placement: Placement, join: JoinClauseLike, index: number, clauses: Clause[]): void {
-  const joins = (placement.joins ??= new Map());
+  placement.joins ??= new Map();
+  const joins = placement.joins;
   const current = joins.get(index) ?? join;
   const own = current === join ? guardJoinClauses(join.clauses, isRaw) : current.clauses;
   joins.set(index, { ...copyJoin(current), clauses: [...own, ...clauses] });
