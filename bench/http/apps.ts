@@ -90,8 +90,8 @@ function expressApp(variant: Variant, knex: Knex): Handler {
       carry.run(tenant, () => next());
     }, next);
   });
-  app.get('/pages', async (req: Request & { tenant?: Tenant }, res) => {
-    res.json(await carry.pages(req.tenant));
+  app.get('/pages', async (req, res) => {
+    res.json(await carry.pages((req as { tenant?: Tenant }).tenant));
   });
   return app;
 }

@@ -2,12 +2,15 @@
 // server in its own process, loaded with autocannon on loopback in alternating order, round
 // after round. Prints the median throughput and server CPU per request of each variant, and the
 // medians of the per-round ratios adapter/als and adapter/hand. A script, never a test.
-// Usage: npm run bench:http [-- --quick] [-- --framework koa] [-- --split]
-import { type ChildProcess, spawn } from 'node:child_process';
+// Usage: npm run bench:http [-- --quick] [-- --framework koa] [-- --split] [-- --no-pin]
+//        [-- --rounds 9] [-- --db pg]
+// --db pg reads from PostgreSQL (PG_URL, or a throwaway cluster as in the tests) instead of an
+// in-process SQLite file: one query then costs what it costs in production, network included.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import knexFactory from 'knex';
+import knexFactory, { type Knex } from 'knex';
 import type { Framework, Variant } from './apps';
 
 // autocannon ships no types; this is the part used here.
@@ -24,15 +27,19 @@ const only = args.includes('--framework') ? args[args.indexOf('--framework') + 1
 const FRAMEWORKS = (['express', 'koa', 'fastify'] as Framework[]).filter((f) => !only || f === only);
 const split = args.includes('--split');
 const VARIANTS: Variant[] = split ? ['hand', 'als', 'knex', 'adapter'] : ['hand', 'als', 'adapter'];
-const ROUNDS = 5; // pairs per variant: the medians need at least 5
+const ROUNDS = args.includes('--rounds') ? Math.max(5, Number(args[args.indexOf('--rounds') + 1])) : 5; // the medians need at least 5
 const SECONDS = quick ? 1.5 : 4;
-const WARMUP_SECONDS = quick ? 1 : 2;
+// Fresh processes: the JIT settles after about 5 s of load (CPU per request still fell by 10 %
+// between the first and the fourth second).
+const WARMUP_SECONDS = quick ? 3 : 5;
+const DB = args.includes('--db') ? args[args.indexOf('--db') + 1] : 'sqlite';
+if (DB !== 'sqlite' && DB !== 'pg') throw new Error(`--db takes sqlite or pg, not ${DB}`);
 const CONNECTIONS = 32;
 const TENANTS = 50;
 const slugs = Array.from({ length: TENANTS }, (_, i) => `tenant-${i + 1}`);
 
-async function createDatabase(filename: string): Promise<void> {
-  const knex = knexFactory({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
+async function createDatabase(config: Knex.Config): Promise<void> {
+  const knex = knexFactory(config);
   await knex.schema.createTable('tenants', (t) => {
     t.integer('id').primary();
     t.string('slug').unique();
@@ -55,14 +62,18 @@ interface Running {
   readonly child: ChildProcess;
 }
 
-function start(framework: Framework, variant: Variant, filename: string): Promise<Running> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(__dirname, 'server.ts'), framework, variant, filename],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+// With two cores or more, the servers run on CPU 1 and this process (autocannon) on CPU 0, so
+// that the load generator never competes with the server it measures: the ratios then hold
+// within a percent or two between runs, where unpinned runs moved by several.
+const pinned =
+  !args.includes('--no-pin') &&
+  availableParallelism() >= 2 &&
+  spawnSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' }).status === 0;
+
+function start(framework: Framework, variant: Variant, config: string): Promise<Running> {
+  const node = [process.execPath, '--import', 'tsx', join(__dirname, 'server.ts'), framework, variant, config];
+  const [command, ...rest] = pinned ? ['taskset', '-c', '1', ...node] : node;
+  const child = spawn(command as string, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${framework}/${variant} server exited with ${code}`)));
     child.stdout?.once('data', (line: Buffer) => resolve({ port: Number(String(line).trim()), child }));
@@ -115,39 +126,17 @@ const median = (values: number[]) => {
 };
 const fixed = (n: number, digits = 0) => n.toFixed(digits);
 
-async function benchFramework(framework: Framework, filename: string): Promise<void> {
+// Each round starts fresh servers: a process's own luck (JIT decisions, heap layout) moved one
+// variant by up to 10 % for a whole run when one process served every round.
+async function round(framework: Framework, config: string, index: number): Promise<Record<Variant, Sample>> {
   const servers = new Map<Variant, Running>();
   try {
-    for (const variant of VARIANTS) servers.set(variant, await start(framework, variant, filename));
+    for (const variant of VARIANTS) servers.set(variant, await start(framework, variant, config));
     for (const variant of VARIANTS) await load((servers.get(variant) as Running).port, WARMUP_SECONDS);
-    const rounds: Record<Variant, Sample>[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
-      const samples = {} as Record<Variant, Sample>;
-      for (const variant of order) samples[variant] = await measure((servers.get(variant) as Running).port);
-      rounds.push(samples);
-    }
-    const column = (v: Variant, key: keyof Sample) => median(rounds.map((r) => r[v][key]));
-    const ratio = (a: Variant, b: Variant, key: keyof Sample) => median(rounds.map((r) => r[a][key] / r[b][key]));
-    console.log(`\n${framework} (${ROUNDS} rounds, ${SECONDS}s each, ${CONNECTIONS} connections)`);
-    console.log('  variant   req/s   server CPU µs/req');
-    for (const v of VARIANTS) {
-      console.log(
-        `  ${v.padEnd(8)} ${fixed(column(v, 'rps')).padStart(6)}   ${fixed(column(v, 'cpuUs'), 1).padStart(8)}`,
-      );
-    }
-    console.log(
-      `  throughput adapter/als ${fixed(ratio('adapter', 'als', 'rps'), 3)}, adapter/hand ${fixed(ratio('adapter', 'hand', 'rps'), 3)}` +
-        `   (median of per-round ratios; target adapter/als >= 0.97)`,
-    );
-    console.log(
-      `  CPU/request adapter/als ${fixed(ratio('adapter', 'als', 'cpuUs'), 3)}, adapter/hand ${fixed(ratio('adapter', 'hand', 'cpuUs'), 3)}`,
-    );
-    if (split) {
-      console.log(
-        `  split: knex/als ${fixed(ratio('knex', 'als', 'rps'), 3)} (the scoped Knex), adapter/knex ${fixed(ratio('adapter', 'knex', 'rps'), 3)} (the adapter)`,
-      );
-    }
+    const order = index % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+    const samples = {} as Record<Variant, Sample>;
+    for (const variant of order) samples[variant] = await measure((servers.get(variant) as Running).port);
+    return samples;
   } finally {
     for (const { child } of servers.values()) {
       child.removeAllListeners('exit');
@@ -156,17 +145,69 @@ async function benchFramework(framework: Framework, filename: string): Promise<v
   }
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'knex-scopes-bench-'));
-  const filename = join(dir, 'bench.sqlite');
-  try {
-    await createDatabase(filename);
+async function benchFramework(framework: Framework, config: string): Promise<void> {
+  const rounds: Record<Variant, Sample>[] = [];
+  for (let index = 0; index < ROUNDS; index++) rounds.push(await round(framework, config, index));
+  const column = (v: Variant, key: keyof Sample) => median(rounds.map((r) => r[v][key]));
+  const ratio = (a: Variant, b: Variant, key: keyof Sample) => median(rounds.map((r) => r[a][key] / r[b][key]));
+  console.log(`\n${framework} (${ROUNDS} rounds, ${SECONDS}s each, ${CONNECTIONS} connections)`);
+  console.log('  variant   req/s   server CPU µs/req');
+  for (const v of VARIANTS) {
     console.log(
-      `bench:http on Node ${process.version}${quick ? ' (--quick)' : ''}: hand = hand-written filter, als = same + AsyncLocalStorage, adapter = @knex-scopes adapter + scoped Knex`,
+      `  ${v.padEnd(8)} ${fixed(column(v, 'rps')).padStart(6)}   ${fixed(column(v, 'cpuUs'), 1).padStart(8)}`,
     );
-    for (const framework of FRAMEWORKS) await benchFramework(framework, filename);
+  }
+  console.log(
+    `  throughput adapter/als ${fixed(ratio('adapter', 'als', 'rps'), 3)}, adapter/hand ${fixed(ratio('adapter', 'hand', 'rps'), 3)}` +
+      `   (median of per-round ratios; target adapter/als >= 0.97)`,
+  );
+  console.log(
+    `  CPU/request adapter/als ${fixed(ratio('adapter', 'als', 'cpuUs'), 3)}, adapter/hand ${fixed(ratio('adapter', 'hand', 'cpuUs'), 3)}`,
+  );
+  if (split) {
+    console.log(
+      `  split: knex/als ${fixed(ratio('knex', 'als', 'rps'), 3)} (the scoped Knex), adapter/knex ${fixed(ratio('adapter', 'knex', 'rps'), 3)} (the adapter)`,
+    );
+  }
+}
+
+/** The database the servers read: a fresh SQLite file, or a fresh PostgreSQL database. */
+async function openDatabase(): Promise<{ config: Knex.Config; label: string; close(): Promise<void> }> {
+  if (DB === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'knex-scopes-bench-'));
+    const config = {
+      client: 'better-sqlite3',
+      connection: { filename: join(dir, 'bench.sqlite') },
+      useNullAsDefault: true,
+    };
+    return { config, label: 'SQLite (in process)', close: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  // The tests' PostgreSQL: PG_URL, or a throwaway cluster of the local server binaries.
+  const { backendFor, stopAll } = await import('../../test/support/db-registry');
+  const backend = await backendFor('pg');
+  const database = await backend.createDatabase();
+  return {
+    config: database.config(),
+    label: `PostgreSQL (${backend.description})`,
+    close: async () => {
+      await database.drop();
+      await stopAll();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const database = await openDatabase();
+  try {
+    await createDatabase(database.config);
+    console.log(
+      `bench:http on Node ${process.version}${quick ? ' (--quick)' : ''}, ${database.label}${pinned ? ', server pinned to CPU 1, autocannon to CPU 0' : ''}\n` +
+        '  hand = hand-written filter, als = same + AsyncLocalStorage, adapter = @knex-scopes adapter + scoped Knex',
+    );
+    const config = JSON.stringify(database.config);
+    for (const framework of FRAMEWORKS) await benchFramework(framework, config);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await database.close();
   }
 }
 

@@ -1,4 +1,4 @@
-// One bench server in its own process: `server.ts <framework> <variant> <sqlite file>`.
+// One bench server in its own process: `server.ts <framework> <variant> <knex config as JSON>`.
 // Prints its port once listening; GET /__cpu answers the CPU time of the process so far (µs)
 // and the requests served, so the harness measures the server alone.
 import { createServer } from 'node:http';
@@ -7,8 +7,8 @@ import knexFactory from 'knex';
 import { buildHandler, type Framework, type Variant } from './apps';
 
 async function main(): Promise<void> {
-  const [framework, variant, filename] = process.argv.slice(2) as [Framework, Variant, string];
-  const knex = knexFactory({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
+  const [framework, variant, config] = process.argv.slice(2) as [Framework, Variant, string];
+  const knex = knexFactory(JSON.parse(config));
   const app = await buildHandler(framework, variant, knex);
   let served = 0;
   const server = createServer((req, res) => {
