@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs bench/als-cost.ts under every Node release we support (the registry's node packages, as
-# scripts/test-node.sh does) and prints nanoseconds per operation side by side.
+# scripts/test-node.sh does) and prints nanoseconds per operation side by side, then the HTTP
+# benchmark of the adapters (bench/http/run.ts --quick) on the Node running this script.
 #
-#   npm run bench                      # 20, 22 and 24
+#   npm run bench                      # 20, 22 and 24, then HTTP on this Node
 #   npm run bench -- 24 22             # the releases named
 #   BENCH_ROUND_MS=1000 npm run bench  # longer rounds, steadier figures
-#   npm run bench -- --http 24 22      # also the HTTP benchmark (bench/http/run.ts --quick)
+#   npm run bench -- --http 24 22      # the HTTP benchmark under each release named, too
+#   npm run bench -- --no-http         # the AsyncLocalStorage table only
 #
 # Micro-benchmark figures move with machine load: compare columns of one run, not runs.
 set -euo pipefail
@@ -13,9 +15,14 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 http=0
+host_http=1
 releases=()
 for arg in "$@"; do
-  if [[ "$arg" == --http ]]; then http=1; else releases+=("$arg"); fi
+  case "$arg" in
+    --http) http=1; host_http=0 ;;
+    --no-http) host_http=0 ;;
+    *) releases+=("$arg") ;;
+  esac
 done
 ((${#releases[@]})) || releases=(20 22 24)
 
@@ -45,3 +52,8 @@ printf '%s\n' "${results[@]}" | node -e '
     console.log(name.padEnd(28) + values.map(cell).join(""));
   }
 '
+
+if ((host_http)); then
+  echo >&2
+  npx tsx bench/http/run.ts --quick
+fi

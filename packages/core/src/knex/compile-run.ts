@@ -177,35 +177,23 @@ function sqlOf(query: unknown): string | undefined {
   return typeof query === 'object' && query !== null ? (query as { sql?: string }).sql : undefined;
 }
 
-/** The compile stack: nested builders are compiled synchronously inside their parent's toSQL. */
-export interface Frame {
-  readonly run: CompileRun;
-  /** The frame of a top-level compile, which publishes what the run observed. */
-  readonly top: boolean;
-}
+// The compile stack: nested builders are compiled synchronously inside their parent's toSQL,
+// and find the run of the top-level compile here.
+let current: CompileRun | undefined;
+const shadowed: Array<CompileRun | undefined> = [];
 
-// The innermost frame, and the ones it shadows (compiles nest synchronously).
-let current: Frame | undefined;
-const shadowed: Array<Frame | undefined> = [];
-
-export function currentFrame(): Frame | undefined {
+/** The run of the compile in progress, if any. */
+export function currentRun(): CompileRun | undefined {
   return current;
 }
 
-export function pushFrame(frame: Frame): void {
+/** Runs `fn` (a compile) with `run` as the current run. */
+export function withRun<T>(run: CompileRun, fn: () => T): T {
   shadowed.push(current);
-  current = frame;
-}
-
-export function popFrame(): void {
-  current = shadowed.pop();
-}
-
-export function withFrame<T>(frame: Frame, fn: () => T): T {
-  pushFrame(frame);
+  current = run;
   try {
     return fn();
   } finally {
-    popFrame();
+    current = shadowed.pop();
   }
 }

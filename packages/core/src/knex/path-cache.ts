@@ -2,7 +2,7 @@
 // of the scope value (one key, or n keys), so it is compiled once per wrapped instance and
 // reused as a raw with fresh bindings: FK paths then cost what a hand-written subquery costs.
 import type { ScopeKey } from '../scope-values';
-import { CompileRun, type ScopedPolicy, withFrame } from './compile-run';
+import { CompileRun, type ScopedPolicy, withRun } from './compile-run';
 import type { ClientLike } from './knex-internals';
 import { type Filter, parentKeys } from './predicates';
 
@@ -46,9 +46,7 @@ export class PathCache {
     const sentinel = isArray ? Array.from({ length: n }, (_, i) => i + 1) : 1;
     const state = Object.freeze({ enabled: true, values: Object.freeze({ [f.rule.dimension]: sentinel }) });
     const run = new CompileRun(this.policy, undefined, undefined, state);
-    const query = withFrame({ run, top: false }, () =>
-      client.queryCompiler(parentKeys(client, f.rule, schema)).toSQL(),
-    ) as {
+    const query = withRun(run, () => client.queryCompiler(parentKeys(client, f.rule, schema)).toSQL()) as {
       sql: string;
       bindings: unknown[];
     };

@@ -4,10 +4,17 @@
 import { type ScopeState, scopeStorage } from '../scope-state';
 import type { ScopeValues } from '../scope-values';
 import { normalizeScopeValues } from '../scope-values';
+import { currentRun } from './compile-run';
 import type { BuilderLike, ClientLike } from './knex-internals';
 
 export const CREATED: unique symbol = Symbol('knex-scopes.createdIn');
 export const OVERRIDE: unique symbol = Symbol('knex-scopes.override');
+/** The scoped client's method that runs one top-level compile of a builder. */
+export const COMPILE_TOP_LEVEL: unique symbol = Symbol('knex-scopes.compileTopLevel');
+
+export interface TopLevelCompile {
+  [COMPILE_TOP_LEVEL](builder: BuilderLike, compile: () => unknown): unknown;
+}
 
 export interface ScopedBuilderFields {
   [CREATED]: ScopeState | undefined;
@@ -44,6 +51,17 @@ export function scopedBuilderClass(Dialect: BuilderClass): BuilderClass {
       const values = (this[OVERRIDE] ?? this[CREATED] ?? storage.getStore())?.values ?? {};
       this[OVERRIDE] = Object.freeze({ enabled: false, values });
       return this;
+    }
+
+    // A top-level compile (a run, toString(), toNative()): the client opens its run around it.
+    // Nested builders compile inside that run; a builder of an unscoped client compiles as is.
+    override toSQL(method?: string, tz?: unknown) {
+      const compile = () =>
+        (super.toSQL as (method?: string, tz?: unknown) => ReturnType<BuilderLike['toSQL']>)(method, tz);
+      const client = this.client as ClientLike & Partial<TopLevelCompile>;
+      const compileTopLevel = client[COMPILE_TOP_LEVEL];
+      if (compileTopLevel === undefined || currentRun() !== undefined) return compile();
+      return compileTopLevel.call(client, this, compile) as ReturnType<BuilderLike['toSQL']>;
     }
 
     override clone() {

@@ -1,17 +1,17 @@
 // The one enforcement seam: a subclass of the dialect's client whose queryCompiler rewrites each
-// builder just for its compile. The policy lives on the class prototype, so transaction and
+// builder just for its compile; a scoped builder's toSQL() opens the run of a top-level compile. The policy lives on the class prototype, so transaction and
 // savepoint clients (built with Object.create(client.constructor.prototype)) inherit it.
 import { isScopeError } from '../errors';
 import { scopeStorage } from '../scope-state';
-import { CompileRun, currentFrame, type Frame, popFrame, pushFrame, type ScopedPolicy } from './compile-run';
+import { CompileRun, currentRun, type ScopedPolicy, withRun } from './compile-run';
 import { type BuilderLike, type ClientLike, type CompilerLike, isBuilder, isRaw, type RawLike } from './knex-internals';
 import { PARENT_CHECKS, type PendingParentChecks, verifyParents } from './parent-checks';
 import { type RawFinding, scanRaw } from './raw-policy';
 import { refuseRawFindings, rewriteBuilder } from './rewrite';
-import { CREATED, OVERRIDE, type ScopedBuilderFields, scopedBuilderClass } from './scoped-builder';
+import { COMPILE_TOP_LEVEL, CREATED, OVERRIDE, type ScopedBuilderFields, scopedBuilderClass } from './scoped-builder';
 
 export const POLICY: unique symbol = Symbol.for('knex-scopes.policy');
-const FRAME: unique symbol = Symbol('knex-scopes.frame');
+const OWN_RUN: unique symbol = Symbol('knex-scopes.ownRun');
 
 type ClientClass = new (...args: never[]) => ClientLike;
 type CompilerClass = new (client: ClientLike, builder: BuilderLike, bindings?: unknown[]) => CompilerLike;
@@ -25,34 +25,47 @@ interface RunnerLike {
 const compilerClasses = new WeakMap<CompilerClass, CompilerClass>();
 const storage = scopeStorage();
 
-function scopedCompilerClass(Dialect: CompilerClass): CompilerClass {
+/**
+ * One top-level compile: everything compiled inside `compile` (the builder and the builders
+ * nested in it) shares `run`; what the run observed is published once, at the end.
+ */
+function compileTopLevel(run: CompileRun, compile: () => unknown): unknown {
+  let query: unknown;
+  try {
+    query = withRun(run, compile);
+  } catch (error) {
+    if (isScopeError(error)) run.failed(error);
+    throw error;
+  }
+  run.finish(query);
+  const pending = run.pendingParentChecks();
+  const first = Array.isArray(query) ? query[0] : query;
+  if (pending && typeof first === 'object' && first !== null) {
+    Object.defineProperty(first, PARENT_CHECKS, { value: pending });
+  }
+  return query;
+}
+
+function topLevelRun(policy: ScopedPolicy, builder: BuilderLike): CompileRun {
+  const fields = builder as BuilderLike & Partial<ScopedBuilderFields>;
+  const run = new CompileRun(policy, fields[CREATED], storage.getStore(), fields[OVERRIDE]);
+  run.topMethod = builder._method;
+  return run;
+}
+
+/**
+ * The compiler for a builder compiled on its own, not through its toSQL() (knex compiles
+ * builders that way only nested inside another compile): its toSQL() opens the run.
+ */
+function ownRunCompilerClass(Dialect: CompilerClass): CompilerClass {
   let Scoped = compilerClasses.get(Dialect);
   if (Scoped) return Scoped;
-  Scoped = class ScopedQueryCompiler extends Dialect {
-    [FRAME]: Frame | undefined;
+  Scoped = class OwnRunQueryCompiler extends Dialect {
+    [OWN_RUN]: CompileRun | undefined;
 
     override toSQL(method?: string, tz?: unknown): unknown {
-      const frame = this[FRAME];
-      if (!frame) return super.toSQL(method, tz);
-      // nested builders compile synchronously inside this call and find the run on the stack
-      pushFrame(frame);
-      let query: unknown;
-      try {
-        query = super.toSQL(method, tz);
-      } catch (error) {
-        if (frame.top && isScopeError(error)) frame.run.failed(error);
-        throw error;
-      } finally {
-        popFrame();
-      }
-      if (!frame.top) return query;
-      frame.run.finish(query);
-      const pending = frame.run.pendingParentChecks();
-      const first = Array.isArray(query) ? query[0] : query;
-      if (pending && typeof first === 'object' && first !== null) {
-        Object.defineProperty(first, PARENT_CHECKS, { value: pending });
-      }
-      return query;
+      const run = this[OWN_RUN];
+      return run ? compileTopLevel(run, () => super.toSQL(method, tz)) : super.toSQL(method, tz);
     }
   };
   compilerClasses.set(Dialect, Scoped);
@@ -78,41 +91,36 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
       return new builderClass(this);
     }
 
+    /** Called by a scoped builder's toSQL() (runs, toString(), toNative() go through it). */
+    [COMPILE_TOP_LEVEL](builder: BuilderLike, compile: () => unknown): unknown {
+      return compileTopLevel(topLevelRun(policy, builder), compile);
+    }
+
     override queryCompiler(builder: BuilderLike, bindings?: unknown[]): CompilerLike {
       if (!compilerClass) {
-        compilerClass = scopedCompilerClass(super.queryCompiler(builder, bindings).constructor as CompilerClass);
+        compilerClass = super.queryCompiler(builder, bindings).constructor as CompilerClass;
       }
       const Compiler = compilerClass;
       if (!isBuilder(builder)) return new Compiler(this, builder, bindings);
-      const outer = currentFrame();
-      const fields = builder as BuilderLike & Partial<ScopedBuilderFields>;
-      let run: CompileRun;
-      if (outer) run = outer.run;
-      else {
-        run = new CompileRun(policy, fields[CREATED], storage.getStore(), fields[OVERRIDE]);
-        run.topMethod = builder._method;
-      }
+      const outer = currentRun();
+      // Inside a compile (the usual case): the dialect's own compiler, on the rewritten builder.
+      if (outer) return compileRewritten(this, Compiler, builder, bindings, rewriteBuilder(builder, outer));
+      const run = topLevelRun(policy, builder);
       try {
-        const rewrite = rewriteBuilder(builder, run);
-        let compiler: CompilerLike & { [FRAME]?: Frame };
-        if (rewrite) {
-          // The compiler's constructor snapshots _statements and _single: swap them just for it.
-          const { _statements, _single } = builder;
-          builder._statements = rewrite.statements;
-          builder._single = rewrite.single;
-          try {
-            compiler = new Compiler(this, builder, bindings);
-          } finally {
-            builder._statements = _statements;
-            builder._single = _single;
-          }
-        } else {
-          compiler = new Compiler(this, builder, bindings);
-        }
-        compiler[FRAME] = { run, top: outer === undefined };
+        const OwnRun = ownRunCompilerClass(Compiler);
+        const compiler = compileRewritten(
+          this,
+          OwnRun,
+          builder,
+          bindings,
+          rewriteBuilder(builder, run),
+        ) as CompilerLike & {
+          [OWN_RUN]?: CompileRun;
+        };
+        compiler[OWN_RUN] = run;
         return compiler;
       } catch (error) {
-        if (outer === undefined && isScopeError(error)) run.failed(error);
+        if (isScopeError(error)) run.failed(error);
         throw error;
       }
     }
@@ -136,6 +144,26 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
   }
   Object.defineProperty(ScopedClient.prototype, POLICY, { value: policy });
   return ScopedClient as unknown as ClientClass;
+}
+
+/** A compiler for `builder` as rewritten: the compiler snapshots _statements and _single. */
+function compileRewritten(
+  client: ClientLike,
+  Compiler: CompilerClass,
+  builder: BuilderLike,
+  bindings: unknown[] | undefined,
+  rewrite: ReturnType<typeof rewriteBuilder>,
+): CompilerLike {
+  if (!rewrite) return new Compiler(client, builder, bindings);
+  const { _statements, _single } = builder;
+  builder._statements = rewrite.statements;
+  builder._single = rewrite.single;
+  try {
+    return new Compiler(client, builder, bindings);
+  } finally {
+    builder._statements = _statements;
+    builder._single = _single;
+  }
 }
 
 /** A whole raw statement (`db.raw(…)`) run through a wrapped instance. */
