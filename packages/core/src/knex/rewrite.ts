@@ -33,8 +33,6 @@ export interface Rewrite {
   readonly single: SingleLike;
 }
 
-const OUTER_JOINS_KEEPING_RIGHT = new Set(['right', 'right outer', 'full outer', 'outer']);
-
 function missingScope(table: string, dimensions: string[]): ScopeError {
   const dims = dimensions.join(', ');
   return new ScopeError(
@@ -193,7 +191,7 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
   const { matcher } = run.policy;
   const client = builder.client;
   const scan = scanTableRefs(builder, matcher);
-  refuseShadowingCtes(builder, run);
+  if (scan.cteNames) refuseShadowingCtes(scan.cteNames, run);
 
   if ((builder as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] !== true) {
     const findings: RawFinding[] = [];
@@ -215,7 +213,7 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
   // materialised: path filters inside such a write are.
   const materialize = dialect === 'mysql' && (run.topMethod === 'del' || run.topMethod === 'update');
   const pathSubquery: PathSubquery = (c, f, schema) => run.policy.paths.subquery(c, f, schema, materialize);
-  const rightOrFull = hasJoinKeepingRight(builder._statements);
+  const rightOrFull = scan.rightOrFull;
 
   if (rightOrFull && isWrite) {
     run.refuse(unsupported(scan.refs[0]!.policy.table, 'A right or full outer join in a write'));
@@ -291,26 +289,18 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
  * pages.id from pages)`), and dialects disagree on what the name means inside its body
  * (SQLite: the CTE itself; PostgreSQL: the table). Refused rather than guessed.
  */
-function refuseShadowingCtes(builder: BuilderLike, run: CompileRun): void {
-  for (const s of builder._statements) {
-    if (s.grouping !== 'with' || typeof s.alias !== 'string') continue;
-    const policy = run.policy.matcher.match(s.alias);
+function refuseShadowingCtes(names: readonly string[], run: CompileRun): void {
+  for (const name of names) {
+    const policy = run.policy.matcher.match(name);
     if (!policy || !enforcing(run)) continue;
     run.refuse(
       new ScopeError(
         'UNSUPPORTED_QUERY',
-        `The CTE "${s.alias}" has the name of the scoped table "${policy.table}" and would shadow it. Rename the CTE.`,
+        `The CTE "${name}" has the name of the scoped table "${policy.table}" and would shadow it. Rename the CTE.`,
         { table: policy.table },
       ),
     );
   }
-}
-
-function hasJoinKeepingRight(statements: readonly Statement[]): boolean {
-  for (const s of statements) {
-    if (s.grouping === 'join' && OUTER_JOINS_KEEPING_RIGHT.has((s as JoinClauseLike).joinType)) return true;
-  }
-  return false;
 }
 
 function usesUsing(join: JoinClauseLike): boolean {

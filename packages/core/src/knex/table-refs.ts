@@ -70,7 +70,13 @@ export interface RefScan {
   readonly refs: TableRef[];
   /** Raw table expressions (fromRaw, joinRaw, join(raw)), for the raw policy. */
   readonly rawTables: RawLike[];
+  /** A right or full outer join: its scoped tables are replaced by filtered derived tables. */
+  rightOrFull: boolean;
+  /** The names of the builder's CTEs (`with`), if any. */
+  cteNames: string[] | undefined;
 }
+
+const OUTER_JOINS_KEEPING_RIGHT = new Set(['right', 'right outer', 'full outer', 'outer']);
 
 type SiteKind = 'from' | 'join' | 'using' | 'updateFrom';
 
@@ -110,6 +116,12 @@ function scanTable(
   join: JoinClauseLike | undefined,
   index: number,
 ): void {
+  if (typeof table === 'string' && table.indexOf(' ') === -1 && table.indexOf('.') === -1) {
+    // a bare name, the usual case: nothing parsed or allocated unless it is scoped
+    if (matcher.match(table))
+      push(scan, matcher, { name: table, schema, alias: undefined }, kind, undefined, join, index);
+    return;
+  }
   const parsed = nameOf(table, schema);
   if (parsed) {
     push(scan, matcher, parsed, kind, undefined, join, index);
@@ -129,17 +141,28 @@ function scanTable(
   }
 }
 
-/** Every direct table reference of a builder that names a scoped table. */
+/**
+ * Every direct table reference of a builder that names a scoped table, in one pass over its
+ * statements (which also notes right/full joins and CTE names).
+ */
 export function scanTableRefs(builder: BuilderLike, matcher: TableMatcher): RefScan {
-  const scan: RefScan = { refs: [], rawTables: [] };
+  const scan: RefScan = { refs: [], rawTables: [], rightOrFull: false, cteNames: undefined };
   const single = builder._single;
   const schema = single.schema;
   if (single.table !== undefined) scanTable(scan, matcher, single.table, schema, 'from', undefined, -1);
   const statements = builder._statements;
   for (let i = 0; i < statements.length; i++) {
     const s = statements[i] as Statement;
+    if (s.grouping === 'with') {
+      if (typeof s.alias === 'string') {
+        scan.cteNames ??= [];
+        scan.cteNames.push(s.alias);
+      }
+      continue;
+    }
     if (s.grouping !== 'join') continue;
     const join = s as JoinClauseLike;
+    if (OUTER_JOINS_KEEPING_RIGHT.has(join.joinType)) scan.rightOrFull = true;
     if (join.joinType === 'raw') {
       if (isRaw(join.table)) scan.rawTables.push(join.table);
       continue;
