@@ -28,7 +28,8 @@ const FRAMEWORKS = (['express', 'koa', 'fastify'] as Framework[]).filter((f) => 
 const split = args.includes('--split');
 const VARIANTS: Variant[] = split ? ['hand', 'als', 'knex', 'adapter'] : ['hand', 'als', 'adapter'];
 const ROUNDS = args.includes('--rounds') ? Math.max(5, Number(args[args.indexOf('--rounds') + 1])) : 5; // the medians need at least 5
-const SECONDS = quick ? 1.5 : 4;
+const SECONDS = quick ? 1.5 : 4; // per variant and round, in windows of WINDOW_SECONDS
+const WINDOW_SECONDS = quick ? 0.75 : 1;
 // Fresh processes: the JIT settles after about 5 s of load (CPU per request still fell by 10 %
 // between the first and the fourth second).
 const WARMUP_SECONDS = quick ? 3 : 5;
@@ -112,11 +113,20 @@ interface Sample {
   readonly cpuUs: number;
 }
 
-async function measure(port: number): Promise<Sample> {
+/** Requests served, seconds and server CPU (µs) of some windows of load on one server. */
+interface Totals {
+  requests: number;
+  seconds: number;
+  cpu: number;
+}
+
+async function window(port: number, totals: Totals): Promise<void> {
   const before = await cpu(port);
-  const result = await load(port, SECONDS);
+  await load(port, WINDOW_SECONDS);
   const after = await cpu(port);
-  return { rps: result.requests.average, cpuUs: (after.cpu - before.cpu) / (after.served - before.served) };
+  totals.requests += after.served - before.served;
+  totals.seconds += WINDOW_SECONDS;
+  totals.cpu += after.cpu - before.cpu;
 }
 
 const median = (values: number[]) => {
@@ -133,9 +143,15 @@ async function round(framework: Framework, config: string, index: number): Promi
   try {
     for (const variant of VARIANTS) servers.set(variant, await start(framework, variant, config));
     for (const variant of VARIANTS) await load((servers.get(variant) as Running).port, WARMUP_SECONDS);
-    const order = index % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+    // Short windows, the variants taking turns (in alternating order): a burst of load from
+    // elsewhere on the machine then hits every variant of the round alike.
+    const totals = new Map(VARIANTS.map((v) => [v, { requests: 0, seconds: 0, cpu: 0 }]));
+    for (let w = 0; w < SECONDS / WINDOW_SECONDS; w++) {
+      const order = (index + w) % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+      for (const variant of order) await window((servers.get(variant) as Running).port, totals.get(variant) as Totals);
+    }
     const samples = {} as Record<Variant, Sample>;
-    for (const variant of order) samples[variant] = await measure((servers.get(variant) as Running).port);
+    for (const [variant, t] of totals) samples[variant] = { rps: t.requests / t.seconds, cpuUs: t.cpu / t.requests };
     return samples;
   } finally {
     for (const { child } of servers.values()) {
@@ -149,8 +165,16 @@ async function benchFramework(framework: Framework, config: string): Promise<voi
   const rounds: Record<Variant, Sample>[] = [];
   for (let index = 0; index < ROUNDS; index++) rounds.push(await round(framework, config, index));
   const column = (v: Variant, key: keyof Sample) => median(rounds.map((r) => r[v][key]));
-  const ratio = (a: Variant, b: Variant, key: keyof Sample) => median(rounds.map((r) => r[a][key] / r[b][key]));
-  console.log(`\n${framework} (${ROUNDS} rounds, ${SECONDS}s each, ${CONNECTIONS} connections)`);
+  const ratios = (a: Variant, b: Variant, key: keyof Sample) => rounds.map((r) => r[a][key] / r[b][key]);
+  const ratio = (a: Variant, b: Variant, key: keyof Sample) => median(ratios(a, b, key));
+  // The spread of the per-round ratios: how far one round can be trusted on this machine.
+  const spread = (a: Variant, b: Variant, key: keyof Sample) => {
+    const values = ratios(a, b, key);
+    return `${fixed(ratio(a, b, key), 3)} (rounds ${fixed(Math.min(...values), 2)}–${fixed(Math.max(...values), 2)})`;
+  };
+  console.log(
+    `\n${framework} (${ROUNDS} rounds, each ${SECONDS} s per variant in turns of ${WINDOW_SECONDS} s, ${CONNECTIONS} connections)`,
+  );
   console.log('  variant   req/s   server CPU µs/req');
   for (const v of VARIANTS) {
     console.log(
@@ -158,11 +182,11 @@ async function benchFramework(framework: Framework, config: string): Promise<voi
     );
   }
   console.log(
-    `  throughput adapter/als ${fixed(ratio('adapter', 'als', 'rps'), 3)}, adapter/hand ${fixed(ratio('adapter', 'hand', 'rps'), 3)}` +
+    `  throughput adapter/als ${spread('adapter', 'als', 'rps')}, adapter/hand ${fixed(ratio('adapter', 'hand', 'rps'), 3)}` +
       `   (median of per-round ratios; target adapter/als >= 0.97)`,
   );
   console.log(
-    `  CPU/request adapter/als ${fixed(ratio('adapter', 'als', 'cpuUs'), 3)}, adapter/hand ${fixed(ratio('adapter', 'hand', 'cpuUs'), 3)}`,
+    `  CPU/request adapter/als ${spread('adapter', 'als', 'cpuUs')}, adapter/hand ${fixed(ratio('adapter', 'hand', 'cpuUs'), 3)}`,
   );
   if (split) {
     console.log(
