@@ -30,9 +30,9 @@ const VARIANTS: Variant[] = split ? ['hand', 'als', 'knex', 'adapter'] : ['hand'
 const ROUNDS = args.includes('--rounds') ? Math.max(5, Number(args[args.indexOf('--rounds') + 1])) : 5; // the medians need at least 5
 const SECONDS = quick ? 1.5 : 4; // per variant and round, in windows of WINDOW_SECONDS
 const WINDOW_SECONDS = quick ? 0.75 : 1;
-// Fresh processes: the JIT settles after about 5 s of load (CPU per request still fell by 10 %
-// between the first and the fourth second).
-const WARMUP_SECONDS = quick ? 3 : 5;
+// Fresh processes: V8 still optimised (and the scoped variants more, having more code) between
+// the third and the sixth second of load, and was done by the ninth (--trace-opt counts).
+const WARMUP_SECONDS = quick ? 6 : 10;
 const DB = args.includes('--db') ? args[args.indexOf('--db') + 1] : 'sqlite';
 if (DB !== 'sqlite' && DB !== 'pg') throw new Error(`--db takes sqlite or pg, not ${DB}`);
 const CONNECTIONS = 32;
