@@ -54,8 +54,9 @@ function topLevelRun(policy: ScopedPolicy, builder: BuilderLike): CompileRun {
 }
 
 /**
- * The compiler for a builder compiled on its own, not through its toSQL() (knex compiles
- * builders that way only nested inside another compile): its toSQL() opens the run.
+ * The compiler for a top-level builder that is not a scoped builder, e.g. one of the unscoped
+ * base instance run on a scoped transaction (`base('pages').transacting(trx)`): its toSQL()
+ * opens the run that a scoped builder's toSQL() would have opened.
  */
 function ownRunCompilerClass(Dialect: CompilerClass): CompilerClass {
   let Scoped = compilerClasses.get(Dialect);
