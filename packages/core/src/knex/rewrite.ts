@@ -270,7 +270,9 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
   }
 
   const joins = placement.joins;
-  if (placement.where.length === 0 && joins === undefined && placement.single === single) return null;
+  const filtered = placement.where.length > 0;
+  if (!filtered && joins === undefined && placement.single === single) return null;
+  // the filters first, then the user's WHERE (guarded), then everything else
   const statements: Statement[] = placement.where;
   const userWheres: Statement[] = [];
   const rest: Statement[] = [];
@@ -280,7 +282,7 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
     if (s.grouping === 'where') userWheres.push(s);
     else rest.push(joins?.get(i) ?? s);
   }
-  statements.push(...(placement.where.length > 0 ? guardWhereGroup(userWheres, isRaw) : userWheres), ...rest);
+  statements.push(...(filtered ? guardWhereGroup(userWheres, isRaw) : userWheres), ...rest);
   return { statements, single: placement.single };
 }
 

@@ -1,6 +1,7 @@
 // The one enforcement seam: a subclass of the dialect's client whose queryCompiler rewrites each
-// builder just for its compile; a scoped builder's toSQL() opens the run of a top-level compile. The policy lives on the class prototype, so transaction and
-// savepoint clients (built with Object.create(client.constructor.prototype)) inherit it.
+// builder just for its compile; a scoped builder's toSQL() opens the run of a top-level compile.
+// The policy lives on the class prototype, so transaction and savepoint clients (built with
+// Object.create(client.constructor.prototype)) inherit it.
 import { isScopeError } from '../errors';
 import { scopeStorage } from '../scope-state';
 import { CompileRun, currentRun, type ScopedPolicy, withRun } from './compile-run';

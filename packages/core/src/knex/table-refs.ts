@@ -116,12 +116,6 @@ function scanTable(
   join: JoinClauseLike | undefined,
   index: number,
 ): void {
-  if (typeof table === 'string' && table.indexOf(' ') === -1 && table.indexOf('.') === -1) {
-    // a bare name, the usual case: nothing parsed or allocated unless it is scoped
-    if (matcher.match(table))
-      push(scan, matcher, { name: table, schema, alias: undefined }, kind, undefined, join, index);
-    return;
-  }
   const parsed = nameOf(table, schema);
   if (parsed) {
     push(scan, matcher, parsed, kind, undefined, join, index);
