@@ -42,6 +42,10 @@ export function cachedLookup<T>(load: Load<T>, options: LookupCacheOptions = {})
   const cache = new LRUCache<string, Found<T> | typeof UNKNOWN>({
     max: options.max ?? 1000,
     ttl: options.ttl ?? 60_000,
+    // lru-cache's default (1 ms) caches the clock behind a new timer every millisecond: under
+    // load that is a timer (and its async-context bookkeeping) every few requests, where reading
+    // the clock on each hit costs under 0.1 µs.
+    ttlResolution: 0,
   });
   const inflight = new Map<string, Promise<Found<T> | undefined>>();
 

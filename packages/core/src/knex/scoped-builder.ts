@@ -31,8 +31,9 @@ export function scopedBuilderClass(Dialect: BuilderClass): BuilderClass {
   let Scoped = classes.get(Dialect);
   if (Scoped) return Scoped;
   Scoped = class ScopedQueryBuilder extends Dialect {
-    [CREATED]: ScopeState | undefined;
-    [OVERRIDE]: ScopeState | undefined;
+    // `declare`: set once in the constructor, not defined a first time by a field initializer.
+    declare [CREATED]: ScopeState | undefined;
+    declare [OVERRIDE]: ScopeState | undefined;
 
     constructor(client: ClientLike) {
       super(client);

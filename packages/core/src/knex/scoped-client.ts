@@ -63,7 +63,7 @@ function ownRunCompilerClass(Dialect: CompilerClass): CompilerClass {
   let Scoped = compilerClasses.get(Dialect);
   if (Scoped) return Scoped;
   Scoped = class OwnRunQueryCompiler extends Dialect {
-    [OWN_RUN]: CompileRun | undefined;
+    declare [OWN_RUN]: CompileRun | undefined;
 
     override toSQL(method?: string, tz?: unknown): unknown {
       const run = this[OWN_RUN];
