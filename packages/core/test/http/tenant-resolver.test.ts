@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { ALL, isScopeError, type ScopeError, type ScopeValues } from '@knex-scopes/core';
 import {
   firstOf,
@@ -169,6 +170,24 @@ describe('http: tenantResolver', () => {
       await new Promise((resolve) => setTimeout(resolve, 60));
       await resolver.resolve(fakeRequest(header('acme')));
       assert.deepEqual(calls, ['acme', 'nobody', 'nobody', 'acme']);
+    });
+
+    it('answers a cache hit synchronously, without arming a timer', async () => {
+      const { calls, lookup } = countingLookup();
+      const resolver = tenantResolver({ from: fromHeader('x-tenant'), lookup, cache: true });
+      await resolver.resolve(fakeRequest(header('acme')));
+      const created: string[] = [];
+      const hook = createHook({ init: (_id, type) => void created.push(type) });
+      for (let i = 0; i < 3; i++) {
+        // past lru-cache's default clock resolution (1 ms), which re-arms a timer on the next read
+        await new Promise((resolve) => setTimeout(resolve, 3));
+        hook.enable();
+        const hit = resolver.resolve(fakeRequest(header('acme')));
+        hook.disable();
+        assert.ok(!(hit instanceof Promise) && hit.ok && hit.tenant.id === 1);
+      }
+      assert.deepEqual(created, [], 'a hit creates no async resource: no timer, no promise');
+      assert.deepEqual(calls, ['acme']);
     });
 
     it('evicts a key from every source, tenants by predicate, or everything', async () => {
