@@ -30,39 +30,66 @@ export interface CompiledKeyRule {
   readonly lowercase: boolean;
 }
 
-export const DEFAULT_RULE: CompiledKeyRule = Object.freeze({ pattern: SLUG, maxLength: 63, lowercase: false });
+/** The pattern anchored at both ends, so that `test()` means "the whole key matches". */
+function anchored(pattern: RegExp): RegExp {
+  return new RegExp(`^(?:${pattern.source})$`, pattern.flags.replace(/[gym]/g, ''));
+}
+
+export const DEFAULT_RULE: CompiledKeyRule = Object.freeze({
+  pattern: anchored(SLUG),
+  maxLength: 63,
+  lowercase: false,
+});
 
 export function compileKeyRule(rule: KeyRule = {}, defaults: CompiledKeyRule = DEFAULT_RULE): CompiledKeyRule {
-  const pattern = rule.pattern ?? defaults.pattern;
   const maxLength = rule.maxLength ?? defaults.maxLength;
-  if (!(pattern instanceof RegExp) || !Number.isSafeInteger(maxLength) || maxLength < 1) {
+  if (
+    (rule.pattern !== undefined && !(rule.pattern instanceof RegExp)) ||
+    !Number.isSafeInteger(maxLength) ||
+    maxLength < 1
+  ) {
     throw new ScopeError('INVALID_DEFINITION', 'A key rule needs a RegExp `pattern` and a positive `maxLength`.', {
       value: rule,
     });
   }
   return Object.freeze({
-    pattern: new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')),
+    pattern: rule.pattern ? anchored(rule.pattern) : defaults.pattern,
     maxLength,
     lowercase: rule.lowercase ?? defaults.lowercase,
   });
 }
 
+// Outcomes are instances of these classes rather than frozen literals: one is made per request,
+// and a literal with a symbol key plus Object.freeze cost several times the rest of the check.
+// The brand sits on the prototype, under a registered symbol, so outcomes of another copy of
+// this package are recognised too.
+class FoundKey {
+  readonly kind = 'key' as const;
+  constructor(
+    readonly key: string,
+    readonly source: string,
+  ) {}
+}
+class InvalidKey {
+  readonly kind = 'invalid' as const;
+  constructor(
+    readonly source: string,
+    readonly reason: string,
+  ) {}
+}
+for (const Outcome of [FoundKey, InvalidKey]) Object.defineProperty(Outcome.prototype, OUTCOME, { value: true });
+
 export function keyFound(key: string, source: string): KeyOutcome {
-  return Object.freeze({ kind: 'key', key, source, [OUTCOME]: true });
+  return new FoundKey(key, source);
 }
 
 export function keyInvalid(source: string, reason: string): KeyOutcome {
-  return Object.freeze({ kind: 'invalid', source, reason, [OUTCOME]: true });
+  return new InvalidKey(source, reason);
 }
 
 /** True for an outcome made by a built-in resolver (never for a value a custom function returned). */
 export function isKeyOutcome(value: unknown): value is KeyOutcome {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[OUTCOME] === true;
-}
-
-function fullMatch(pattern: RegExp, key: string): boolean {
-  const match = pattern.exec(key);
-  return match !== null && match.index === 0 && match[0].length === key.length;
 }
 
 /**
@@ -81,6 +108,6 @@ export function checkKey(value: unknown, source: string, rule: CompiledKeyRule):
   // ASCII first: lower-casing some non-ASCII letters yields ASCII ones.
   if (!PRINTABLE_ASCII.test(key)) return keyInvalid(source, 'not printable ASCII');
   if (rule.lowercase) key = key.toLowerCase();
-  if (!fullMatch(rule.pattern, key)) return keyInvalid(source, 'does not match the key pattern');
+  if (!rule.pattern.test(key)) return keyInvalid(source, 'does not match the key pattern');
   return keyFound(key, source);
 }

@@ -39,8 +39,9 @@ const UNKNOWN = Object.freeze({ unknown: true });
 
 export function cachedLookup<T>(load: Load<T>, options: LookupCacheOptions = {}): TenantLookup<T> {
   const negativeTtl = options.negativeTtl ?? 5_000;
+  const max = options.max ?? 1000;
   const cache = new LRUCache<string, Found<T> | typeof UNKNOWN>({
-    max: options.max ?? 1000,
+    max,
     ttl: options.ttl ?? 60_000,
     // lru-cache's default (1 ms) caches the clock behind a new timer every millisecond: under
     // load that is a timer (and its async-context bookkeeping) every few requests, where reading
@@ -54,8 +55,26 @@ export function cachedLookup<T>(load: Load<T>, options: LookupCacheOptions = {})
     else if (negativeTtl > 0) cache.set(id, UNKNOWN, { ttl: negativeTtl });
   };
 
+  // The cache's key for (source, key), made once: a string built per request would be hashed
+  // afresh by every map that looks it up (that doubled the cost of a hit). Bounded like the cache.
+  const ids = new Map<string, Map<string, string>>();
+  const idOf = (key: string, source: string): string => {
+    let bySource = ids.get(source);
+    if (bySource === undefined) {
+      bySource = new Map();
+      ids.set(source, bySource);
+    }
+    let id = bySource.get(key);
+    if (id === undefined) {
+      if (bySource.size >= max) bySource.clear();
+      id = `${source}\n${key}`;
+      bySource.set(key, id);
+    }
+    return id;
+  };
+
   const find = (key: string, source: string): Lookup<T> => {
-    const id = `${source}\n${key}`;
+    const id = idOf(key, source);
     const hit = cache.get(id);
     if (hit !== undefined) return hit === UNKNOWN ? undefined : (hit as Found<T>);
     const pending = inflight.get(id);
@@ -96,6 +115,7 @@ export function cachedLookup<T>(load: Load<T>, options: LookupCacheOptions = {})
     clear: () => {
       cache.clear();
       inflight.clear();
+      ids.clear();
     },
   };
 }

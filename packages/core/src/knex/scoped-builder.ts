@@ -12,8 +12,11 @@ export const OVERRIDE: unique symbol = Symbol('knex-scopes.override');
 /** The scoped client's method that runs one top-level compile of a builder. */
 export const COMPILE_TOP_LEVEL: unique symbol = Symbol('knex-scopes.compileTopLevel');
 
+/** A builder's own toSQL (the dialect's), called with the builder as `this`. */
+export type DialectToSQL = (this: BuilderLike, method: string | undefined, tz: unknown) => unknown;
+
 export interface TopLevelCompile {
-  [COMPILE_TOP_LEVEL](builder: BuilderLike, compile: () => unknown): unknown;
+  [COMPILE_TOP_LEVEL](builder: BuilderLike, toSQL: DialectToSQL, method: string | undefined, tz: unknown): unknown;
 }
 
 export interface ScopedBuilderFields {
@@ -30,6 +33,7 @@ const storage = scopeStorage();
 export function scopedBuilderClass(Dialect: BuilderClass): BuilderClass {
   let Scoped = classes.get(Dialect);
   if (Scoped) return Scoped;
+  const proto = Dialect.prototype as { toSQL: unknown };
   Scoped = class ScopedQueryBuilder extends Dialect {
     // `declare`: set once in the constructor, not defined a first time by a field initializer.
     declare [CREATED]: ScopeState | undefined;
@@ -56,13 +60,16 @@ export function scopedBuilderClass(Dialect: BuilderClass): BuilderClass {
 
     // A top-level compile (a run, toString(), toNative()): the client opens its run around it.
     // Nested builders compile inside that run; a builder of an unscoped client compiles as is.
+    // The dialect's method is looked up per call, as `super.toSQL` would be, but no closure is
+    // made: this runs once per query.
     override toSQL(method?: string, tz?: unknown) {
-      const compile = () =>
-        (super.toSQL as (method?: string, tz?: unknown) => ReturnType<BuilderLike['toSQL']>)(method, tz);
+      const toSQL = proto.toSQL as DialectToSQL;
       const client = this.client as ClientLike & Partial<TopLevelCompile>;
       const compileTopLevel = client[COMPILE_TOP_LEVEL];
-      if (compileTopLevel === undefined || currentRun() !== undefined) return compile();
-      return compileTopLevel.call(client, this, compile) as ReturnType<BuilderLike['toSQL']>;
+      if (compileTopLevel === undefined || currentRun() !== undefined) {
+        return toSQL.call(this, method, tz) as ReturnType<BuilderLike['toSQL']>;
+      }
+      return compileTopLevel.call(client, this, toSQL, method, tz) as ReturnType<BuilderLike['toSQL']>;
     }
 
     override clone() {

@@ -4,12 +4,19 @@
 // Object.create(client.constructor.prototype)) inherit it.
 import { isScopeError } from '../errors';
 import { scopeStorage } from '../scope-state';
-import { CompileRun, currentRun, type ScopedPolicy, withRun } from './compile-run';
+import { CompileRun, callInRun, currentRun, type ScopedPolicy } from './compile-run';
 import { type BuilderLike, type ClientLike, type CompilerLike, isBuilder, isRaw, type RawLike } from './knex-internals';
 import { PARENT_CHECKS, type PendingParentChecks, verifyParents } from './parent-checks';
 import { type RawFinding, scanRaw } from './raw-policy';
 import { refuseRawFindings, rewriteBuilder } from './rewrite';
-import { COMPILE_TOP_LEVEL, CREATED, OVERRIDE, type ScopedBuilderFields, scopedBuilderClass } from './scoped-builder';
+import {
+  COMPILE_TOP_LEVEL,
+  CREATED,
+  type DialectToSQL,
+  OVERRIDE,
+  type ScopedBuilderFields,
+  scopedBuilderClass,
+} from './scoped-builder';
 
 export const POLICY: unique symbol = Symbol.for('knex-scopes.policy');
 const OWN_RUN: unique symbol = Symbol('knex-scopes.ownRun');
@@ -27,22 +34,29 @@ const compilerClasses = new WeakMap<CompilerClass, CompilerClass>();
 const storage = scopeStorage();
 
 /**
- * One top-level compile: everything compiled inside `compile` (the builder and the builders
- * nested in it) shares `run`; what the run observed is published once, at the end.
+ * One top-level compile, `toSQL.call(self, method, tz)`: everything compiled inside it (the
+ * builder and the builders nested in it) shares `run`; what the run observed is published once,
+ * at the end.
  */
-function compileTopLevel(run: CompileRun, compile: () => unknown): unknown {
+function compileTopLevel<S>(
+  run: CompileRun,
+  toSQL: (this: S, method: string | undefined, tz: unknown) => unknown,
+  self: S,
+  method: string | undefined,
+  tz: unknown,
+): unknown {
   let query: unknown;
   try {
-    query = withRun(run, compile);
+    query = callInRun(run, toSQL, self, method, tz);
   } catch (error) {
     if (isScopeError(error)) run.failed(error);
     throw error;
   }
   run.finish(query);
   const pending = run.pendingParentChecks();
-  const first = Array.isArray(query) ? query[0] : query;
-  if (pending && typeof first === 'object' && first !== null) {
-    Object.defineProperty(first, PARENT_CHECKS, { value: pending });
+  if (pending) {
+    const first = Array.isArray(query) ? query[0] : query;
+    if (typeof first === 'object' && first !== null) Object.defineProperty(first, PARENT_CHECKS, { value: pending });
   }
   return query;
 }
@@ -62,12 +76,13 @@ function topLevelRun(policy: ScopedPolicy, builder: BuilderLike): CompileRun {
 function ownRunCompilerClass(Dialect: CompilerClass): CompilerClass {
   let Scoped = compilerClasses.get(Dialect);
   if (Scoped) return Scoped;
+  const dialectToSQL = Dialect.prototype.toSQL as (this: CompilerLike, method?: string, tz?: unknown) => unknown;
   Scoped = class OwnRunQueryCompiler extends Dialect {
     declare [OWN_RUN]: CompileRun | undefined;
 
     override toSQL(method?: string, tz?: unknown): unknown {
       const run = this[OWN_RUN];
-      return run ? compileTopLevel(run, () => super.toSQL(method, tz)) : super.toSQL(method, tz);
+      return run ? compileTopLevel(run, dialectToSQL, this, method, tz) : super.toSQL(method, tz);
     }
   };
   compilerClasses.set(Dialect, Scoped);
@@ -94,8 +109,8 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
     }
 
     /** Called by a scoped builder's toSQL() (runs, toString(), toNative() go through it). */
-    [COMPILE_TOP_LEVEL](builder: BuilderLike, compile: () => unknown): unknown {
-      return compileTopLevel(topLevelRun(policy, builder), compile);
+    [COMPILE_TOP_LEVEL](builder: BuilderLike, toSQL: DialectToSQL, method: string | undefined, tz: unknown): unknown {
+      return compileTopLevel(topLevelRun(policy, builder), toSQL, builder, method, tz);
     }
 
     override queryCompiler(builder: BuilderLike, bindings?: unknown[]): CompilerLike {

@@ -80,10 +80,13 @@ const OUTER_JOINS_KEEPING_RIGHT = new Set(['right', 'right outer', 'full outer',
 
 type SiteKind = 'from' | 'join' | 'using' | 'updateFrom';
 
+// Sites without fields are shared: one is needed per scoped reference of every query.
+const SITES = { from: { kind: 'from' }, using: { kind: 'using' }, updateFrom: { kind: 'updateFrom' } } as const;
+
 function siteOf(kind: SiteKind, key: string | undefined, join: JoinClauseLike | undefined, index: number): RefSite {
   if (kind === 'join') return key === undefined ? { kind, index, join: join! } : { kind, index, join: join!, key };
-  if (kind === 'from') return key === undefined ? { kind } : { kind: 'from-object', key };
-  return { kind };
+  if (kind === 'from' && key !== undefined) return { kind: 'from-object', key };
+  return SITES[kind];
 }
 
 function push(

@@ -164,6 +164,19 @@ describe('http: resolvers', () => {
       assert.equal(await run(uuid, { headers: { 'x-tenant-id': `${id}x` } }), 'invalid');
     });
 
+    it('matches the whole key against the whole pattern, alternatives and flags included', async () => {
+      // Anchoring the pattern, not checking where its first match ends: `a|ab` takes "ab".
+      const either = fromHeader('x-tenant', { pattern: /a|ab/ });
+      assert.equal(await run(either, { headers: { 'x-tenant': 'ab' } }), 'header:ab');
+      assert.equal(await run(either, { headers: { 'x-tenant': 'abc' } }), 'invalid');
+      // A stateful flag does not make every other request fail.
+      const sticky = fromHeader('x-tenant', { pattern: /[a-z]+/gy });
+      for (let i = 0; i < 3; i++) assert.equal(await run(sticky, { headers: { 'x-tenant': 'acme' } }), 'header:acme');
+      // `i` is kept: case-insensitive patterns take upper case keys.
+      const caseless = fromHeader('x-tenant', { pattern: /acme-[a-z]+/i });
+      assert.equal(await run(caseless, { headers: { 'x-tenant': 'ACME-One' } }), 'header:ACME-One');
+    });
+
     it('refuses a bad header name at definition', () => {
       assert.throws(() => fromHeader('x tenant'), definitionError);
     });

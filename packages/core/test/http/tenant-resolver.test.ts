@@ -212,6 +212,33 @@ describe('http: tenantResolver', () => {
       assert.deepEqual(calls, ['acme', 'acme', 'beta', 'acme', 'beta', 'beta']);
     });
 
+    it('keeps sources apart and its bounds when more keys pass than it holds', async () => {
+      const calls: string[] = [];
+      const resolver = tenantResolver({
+        from: (req) => req.header('x-tenant') ?? fromSubdomain({ baseDomain: 'example.test' })(req),
+        lookup: (key: string, { source }) => {
+          calls.push(`${source}:${key}`);
+          return { id: source === 'custom' ? 1 : 2, slug: key };
+        },
+        cache: { max: 3 },
+      });
+      const resolve = async (init: FakeRequestInit) => {
+        const r = await resolver.resolve(fakeRequest(init));
+        assert.ok(r.ok);
+        return `${r.source}:${r.tenant.slug}:${r.tenant.id}`;
+      };
+      // The same key from two sources is two entries, each with its own tenant.
+      assert.equal(await resolve(header('acme')), 'custom:acme:1');
+      assert.equal(await resolve({ host: 'acme.example.test' }), 'subdomain:acme:2');
+      assert.equal(await resolve(header('acme')), 'custom:acme:1');
+      assert.deepEqual(calls, ['custom:acme', 'subdomain:acme']);
+      // Past `max` distinct keys, old ones are looked up again and still resolve to themselves.
+      for (const key of ['k1', 'k2', 'k3', 'k4', 'k5', 'k1', 'k5']) {
+        assert.equal(await resolve(header(key)), `custom:${key}:1`);
+      }
+      assert.deepEqual(calls.slice(2), ['custom:k1', 'custom:k2', 'custom:k3', 'custom:k4', 'custom:k5', 'custom:k1']);
+    });
+
     it('does not store a load that was evicted while it ran, nor a failed one', async () => {
       let fail = true;
       const calls: string[] = [];
