@@ -5,6 +5,8 @@
 //   adapter  @knex-scopes/<framework> + the scoped Knex
 //   knex     (with --split) the hand-written middleware opening core's scope + the scoped Knex,
 //            to tell the adapter's share of the cost from the scoped Knex's
+//   als-again (with --aa) a second, identical als server: what the harness reads between two
+//            equal variants is its resolution on this machine
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { defineScopes, scopeStorage } from '@knex-scopes/core';
@@ -18,7 +20,7 @@ import type { Knex } from 'knex';
 import Koa from 'koa';
 
 export type Framework = 'express' | 'koa' | 'fastify';
-export type Variant = 'hand' | 'als' | 'adapter' | 'knex';
+export type Variant = 'hand' | 'als' | 'adapter' | 'knex' | 'als-again';
 /** A plain Node request handler: the harness puts its own server in front. */
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -155,7 +157,8 @@ async function fastifyApp(variant: Variant, knex: Knex): Promise<Handler> {
   return handler as Handler;
 }
 
-export async function buildHandler(framework: Framework, variant: Variant, knex: Knex): Promise<Handler> {
+export async function buildHandler(framework: Framework, given: Variant, knex: Knex): Promise<Handler> {
+  const variant = given === 'als-again' ? 'als' : given;
   if (framework === 'express') return expressApp(variant, knex);
   if (framework === 'koa') return koaApp(variant, knex);
   return fastifyApp(variant, knex);
