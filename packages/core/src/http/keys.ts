@@ -23,7 +23,7 @@ export const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const PRINTABLE_ASCII = /^[\x21-\x7e]*$/;
 const OUTCOME: unique symbol = Symbol.for('knex-scopes.KeyOutcome');
 
-/** A rule with its defaults filled in and a pattern safe to reuse (no `g`/`y` state). */
+/** A rule with its defaults filled in; its pattern anchored and safe to reuse (no `g`/`y` state). */
 export interface CompiledKeyRule {
   readonly pattern: RegExp;
   readonly maxLength: number;
