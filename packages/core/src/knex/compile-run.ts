@@ -189,13 +189,7 @@ export function currentRun(): CompileRun | undefined {
 
 /** Runs `fn` (a compile) with `run` as the current run. */
 export function withRun<T>(run: CompileRun, fn: () => T): T {
-  shadowed.push(current);
-  current = run;
-  try {
-    return fn();
-  } finally {
-    current = shadowed.pop();
-  }
+  return callInRun(run, fn, undefined, undefined, undefined);
 }
 
 /** `withRun` for a method and its two arguments: no closure on the path every query takes. */
