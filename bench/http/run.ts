@@ -8,20 +8,19 @@
 // machine reads when there is nothing to find, the resolution of every other ratio.
 // --db pg reads from PostgreSQL (PG_URL, or a throwaway cluster as in the tests) instead of an
 // in-process SQLite file: one query then costs what it costs in production, network included.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import type { Framework, Variant } from './apps';
-
-// autocannon ships no types; this is the part used here.
-const autocannon = require('autocannon') as (options: object) => Promise<{
-  requests: { average: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}>;
+import {
+  CONNECTIONS,
+  createDatabase,
+  load,
+  pinLoadGenerator,
+  type Running,
+  serverCpu,
+  sqliteDatabase,
+  startServer,
+  stopServers,
+} from './harness';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -44,79 +43,9 @@ const WINDOW_SECONDS = quick ? 0.75 : 1;
 const WARMUP_SECONDS = quick ? 6 : 10;
 const DB = args.includes('--db') ? args[args.indexOf('--db') + 1] : 'sqlite';
 if (DB !== 'sqlite' && DB !== 'pg') throw new Error(`--db takes sqlite or pg, not ${DB}`);
-const CONNECTIONS = 32;
 /** Issue #5's target: the adapter + scoped Knex at >= 0.97 x the hand-written + ALS variant. */
 const TARGET = 0.97;
-const TENANTS = 50;
-const slugs = Array.from({ length: TENANTS }, (_, i) => `tenant-${i + 1}`);
-
-async function createDatabase(config: Knex.Config): Promise<void> {
-  const knex = knexFactory(config);
-  await knex.schema.createTable('tenants', (t) => {
-    t.integer('id').primary();
-    t.string('slug').unique();
-  });
-  await knex.schema.createTable('pages', (t) => {
-    t.increments('id');
-    t.integer('tenant_id').notNullable().index();
-    t.string('title');
-  });
-  await knex('tenants').insert(slugs.map((slug, i) => ({ id: i + 1, slug })));
-  const pages = slugs.flatMap((slug, i) =>
-    Array.from({ length: 20 }, (_, p) => ({ tenant_id: i + 1, title: `${slug} ${p}` })),
-  );
-  for (let i = 0; i < pages.length; i += 200) await knex('pages').insert(pages.slice(i, i + 200));
-  await knex.destroy();
-}
-
-interface Running {
-  readonly port: number;
-  readonly child: ChildProcess;
-}
-
-// With two cores or more, the servers run on CPU 1 and this process (autocannon) on CPU 0, so
-// that the load generator never competes with the server it measures: the ratios then hold
-// within a percent or two between runs, where unpinned runs moved by several.
-const pinned =
-  !args.includes('--no-pin') &&
-  availableParallelism() >= 2 &&
-  spawnSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' }).status === 0;
-
-function start(framework: Framework, variant: Variant, config: string): Promise<Running> {
-  const node = [process.execPath, '--import', 'tsx', join(__dirname, 'server.ts'), framework, variant, config];
-  const [command, ...rest] = pinned ? ['taskset', '-c', '1', ...node] : node;
-  const child = spawn(command as string, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${framework}/${variant} server exited with ${code}`)));
-    child.stdout?.once('data', (line: Buffer) => resolve({ port: Number(String(line).trim()), child }));
-  });
-}
-
-async function cpu(port: number): Promise<{ cpu: number; served: number }> {
-  const res = await fetch(`http://127.0.0.1:${port}/__cpu`);
-  return (await res.json()) as { cpu: number; served: number };
-}
-
-async function load(port: number, seconds: number) {
-  let next = 0;
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}/pages`,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [
-      {
-        setupRequest: (req: { headers?: Record<string, string> }) => ({
-          ...req,
-          headers: { ...req.headers, 'x-tenant': slugs[next++ % TENANTS] },
-        }),
-      },
-    ],
-  });
-  if (result.non2xx || result.errors || result.timeouts) {
-    throw new Error(`port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
-  }
-  return result;
-}
+const pinned = !args.includes('--no-pin') && pinLoadGenerator();
 
 interface Sample {
   readonly rps: number;
@@ -132,9 +61,9 @@ interface Totals {
 }
 
 async function window(port: number, totals: Totals): Promise<void> {
-  const before = await cpu(port);
+  const before = await serverCpu(port);
   await load(port, WINDOW_SECONDS);
-  const after = await cpu(port);
+  const after = await serverCpu(port);
   totals.requests += after.served - before.served;
   totals.seconds += WINDOW_SECONDS;
   totals.cpu += after.cpu - before.cpu;
@@ -157,7 +86,7 @@ const turn = (n: number): Variant[] => VARIANTS.map((_, i) => VARIANTS[(i + n) %
 async function round(framework: Framework, config: string, index: number): Promise<Record<Variant, Sample>> {
   const servers = new Map<Variant, Running>();
   try {
-    for (const variant of VARIANTS) servers.set(variant, await start(framework, variant, config));
+    for (const variant of VARIANTS) servers.set(variant, await startServer(framework, variant, config, pinned));
     // Warm-up in turns as well: warmed one after the other, the first server sat idle for half a
     // minute before its first window (the last one not at all), and an --aa run put two equal
     // servers 6 % apart.
@@ -175,10 +104,7 @@ async function round(framework: Framework, config: string, index: number): Promi
     for (const [variant, t] of totals) samples[variant] = { rps: t.requests / t.seconds, cpuUs: t.cpu / t.requests };
     return samples;
   } finally {
-    for (const { child } of servers.values()) {
-      child.removeAllListeners('exit');
-      child.kill('SIGTERM');
-    }
+    stopServers(servers.values());
   }
 }
 
@@ -231,13 +157,8 @@ async function benchFramework(framework: Framework, config: string): Promise<voi
 /** The database the servers read: a fresh SQLite file, or a fresh PostgreSQL database. */
 async function openDatabase(): Promise<{ config: Knex.Config; label: string; close(): Promise<void> }> {
   if (DB === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'knex-scopes-bench-'));
-    const config = {
-      client: 'better-sqlite3',
-      connection: { filename: join(dir, 'bench.sqlite') },
-      useNullAsDefault: true,
-    };
-    return { config, label: 'SQLite (in process)', close: async () => rmSync(dir, { recursive: true, force: true }) };
+    const { config, close } = sqliteDatabase();
+    return { config, label: 'SQLite (in process)', close: async () => close() };
   }
   // The tests' PostgreSQL: PG_URL, or a throwaway cluster of the local server binaries.
   const { backendFor, stopAll } = await import('../../test/support/db-registry');

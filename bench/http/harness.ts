@@ -1,0 +1,129 @@
+// What bench/http/run.ts and bench/http/profile.ts share: the database every server reads, the
+// server processes (each on CPU 1 when the machine has two), their CPU counters and the load.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import type { Framework, Variant } from './apps';
+
+// autocannon ships no types; this is the part used here.
+const autocannon = require('autocannon') as (options: object) => Promise<{
+  requests: { average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}>;
+
+export const CONNECTIONS = 32;
+const TENANTS = 50;
+const slugs = Array.from({ length: TENANTS }, (_, i) => `tenant-${i + 1}`);
+
+/** 50 tenants with 20 pages each. */
+export async function createDatabase(config: Knex.Config): Promise<void> {
+  const knex = knexFactory(config);
+  await knex.schema.createTable('tenants', (t) => {
+    t.integer('id').primary();
+    t.string('slug').unique();
+  });
+  await knex.schema.createTable('pages', (t) => {
+    t.increments('id');
+    t.integer('tenant_id').notNullable().index();
+    t.string('title');
+  });
+  await knex('tenants').insert(slugs.map((slug, i) => ({ id: i + 1, slug })));
+  const pages = slugs.flatMap((slug, i) =>
+    Array.from({ length: 20 }, (_, p) => ({ tenant_id: i + 1, title: `${slug} ${p}` })),
+  );
+  for (let i = 0; i < pages.length; i += 200) await knex('pages').insert(pages.slice(i, i + 200));
+  await knex.destroy();
+}
+
+/** A fresh SQLite file, removed by close(). */
+export function sqliteDatabase(): { config: Knex.Config; close(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'knex-scopes-bench-'));
+  const config = {
+    client: 'better-sqlite3',
+    connection: { filename: join(dir, 'bench.sqlite') },
+    useNullAsDefault: true,
+  };
+  return { config, close: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * With two cores or more, the servers run on CPU 1 and this process (autocannon) on CPU 0, so
+ * that the load generator never competes with the server it measures: the ratios then hold
+ * within a percent or two between runs, where unpinned runs moved by several.
+ */
+export function pinLoadGenerator(): boolean {
+  return (
+    availableParallelism() >= 2 &&
+    spawnSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' }).status === 0
+  );
+}
+
+export interface Running {
+  readonly port: number;
+  readonly child: ChildProcess;
+}
+
+/** One server (server.ts) in its own process; `nodeArgs` go to its Node, e.g. --perf-basic-prof. */
+export function startServer(
+  framework: Framework,
+  variant: Variant,
+  config: string,
+  pinned: boolean,
+  nodeArgs: readonly string[] = [],
+): Promise<Running> {
+  const node = [
+    process.execPath,
+    ...nodeArgs,
+    '--import',
+    'tsx',
+    join(__dirname, 'server.ts'),
+    framework,
+    variant,
+    config,
+  ];
+  const [command, ...rest] = pinned ? ['taskset', '-c', '1', ...node] : node;
+  const child = spawn(command as string, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${framework}/${variant} server exited with ${code}`)));
+    child.stdout?.once('data', (line: Buffer) => resolve({ port: Number(String(line).trim()), child }));
+  });
+}
+
+export function stopServers(servers: Iterable<Running>): void {
+  for (const { child } of servers) {
+    child.removeAllListeners('exit');
+    child.kill('SIGTERM');
+  }
+}
+
+/** The server's own CPU time so far (µs) and the requests it has served. */
+export async function serverCpu(port: number): Promise<{ cpu: number; served: number }> {
+  const res = await fetch(`http://127.0.0.1:${port}/__cpu`);
+  return (await res.json()) as { cpu: number; served: number };
+}
+
+/** `seconds` of GET /pages from 32 connections, the tenants in turn; any failed request throws. */
+export async function load(port: number, seconds: number) {
+  let next = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/pages`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        setupRequest: (req: { headers?: Record<string, string> }) => ({
+          ...req,
+          headers: { ...req.headers, 'x-tenant': slugs[next++ % TENANTS] },
+        }),
+      },
+    ],
+  });
+  if (result.non2xx || result.errors || result.timeouts) {
+    throw new Error(`port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  }
+  return result;
+}
