@@ -5,6 +5,8 @@
 //   adapter  @knex-scopes/<framework> + the scoped Knex
 //   knex     (with --split) the hand-written middleware opening core's scope + the scoped Knex,
 //            to tell the adapter's share of the cost from the scoped Knex's
+//   adapter-hand (for bench:profile) the adapter, the query filtered by hand by the tenant it
+//            resolved, through the plain Knex: the adapter's share seen from the other side
 //   als-again (with --aa) a second, identical als server: what the harness reads between two
 //            equal variants is its resolution on this machine
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -20,7 +22,8 @@ import type { Knex } from 'knex';
 import Koa from 'koa';
 
 export type Framework = 'express' | 'koa' | 'fastify';
-export type Variant = 'hand' | 'als' | 'adapter' | 'knex' | 'als-again';
+export const VARIANTS = ['hand', 'als', 'adapter', 'knex', 'als-again', 'adapter-hand'] as const;
+export type Variant = (typeof VARIANTS)[number];
 /** A plain Node request handler: the harness puts its own server in front. */
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -72,14 +75,18 @@ function carrier(variant: Variant, knex: Knex) {
 const pagesOf = (knex: Knex, tenantId: number) =>
   knex('pages').where('tenant_id', tenantId).select('id', 'title').orderBy('id').limit(10);
 const scopedPages = (db: Knex) => db('pages').select('id', 'title').orderBy('id').limit(10);
+/** What an adapter variant reads, given the tenant the adapter resolved. */
+const adapterPages = (variant: Variant, db: Knex, knex: Knex, tenant: unknown) =>
+  variant === 'adapter-hand' ? pagesOf(knex, (tenant as Tenant).id) : scopedPages(db);
+const isAdapter = (variant: Variant) => variant === 'adapter' || variant === 'adapter-hand';
 
 function expressApp(variant: Variant, knex: Knex): Handler {
   const app = express();
-  if (variant === 'adapter') {
+  if (isAdapter(variant)) {
     const { db, resolveTenant } = scopedParts(knex);
     app.use(expressScoping(resolveTenant));
-    app.get('/pages', async (_req, res) => {
-      res.json(await scopedPages(db));
+    app.get('/pages', async (req, res) => {
+      res.json(await adapterPages(variant, db, knex, req.tenant));
     });
     return app;
   }
@@ -100,11 +107,11 @@ function expressApp(variant: Variant, knex: Knex): Handler {
 
 function koaApp(variant: Variant, knex: Knex): Handler {
   const app = new Koa();
-  if (variant === 'adapter') {
+  if (isAdapter(variant)) {
     const { db, resolveTenant } = scopedParts(knex);
     app.use(koaScoping(resolveTenant));
     app.use(async (ctx) => {
-      if (ctx.path === '/pages') ctx.body = await scopedPages(db);
+      if (ctx.path === '/pages') ctx.body = await adapterPages(variant, db, knex, ctx.state.tenant);
     });
     return app.callback();
   }
@@ -134,10 +141,10 @@ async function fastifyApp(variant: Variant, knex: Knex): Promise<Handler> {
       return createServer(h);
     },
   });
-  if (variant === 'adapter') {
+  if (isAdapter(variant)) {
     const { db, resolveTenant } = scopedParts(knex);
     await app.register(knexScopes, { resolveTenant });
-    app.get('/pages', async () => scopedPages(db));
+    app.get('/pages', async (request) => adapterPages(variant, db, knex, request.tenant));
     await app.ready();
     return handler as Handler;
   }

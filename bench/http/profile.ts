@@ -4,11 +4,12 @@
 // (V8 and Node, JIT code, kernel, SQLite, libc) and the symbols that differ most from the first.
 // A diagnostic script, never a test; needs `perf` (Debian: linux-perf) and software events.
 // Usage: npm run bench:profile [-- --framework fastify] [-- --windows 25] [-- als adapter knex]
+// (variants: apps.ts; the first is the baseline)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Framework, Variant } from './apps';
+import { type Framework, VARIANTS as KNOWN, type Variant } from './apps';
 import {
   createDatabase,
   load,
@@ -27,6 +28,12 @@ const FRAMEWORK = option('--framework', 'fastify') as Framework;
 const WINDOWS = Number(option('--windows', '25'));
 const named = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
 const VARIANTS = (named.length > 1 ? named : ['als', 'adapter']) as Variant[];
+for (const v of VARIANTS) {
+  if (!(KNOWN as readonly string[]).includes(v))
+    throw new Error(`unknown variant ${v}: name two or more of ${KNOWN.join(', ')}`);
+}
+if (!['express', 'koa', 'fastify'].includes(FRAMEWORK))
+  throw new Error(`--framework takes express, koa or fastify, not ${FRAMEWORK}`);
 const WARMUP_WINDOWS = 12;
 const TOP = 25;
 
