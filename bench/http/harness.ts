@@ -100,10 +100,10 @@ export function stopServers(servers: Iterable<Running>): void {
   }
 }
 
-/** The server's own CPU time so far (µs) and the requests it has served. */
-export async function serverCpu(port: number): Promise<{ cpu: number; served: number }> {
+/** The server's own CPU time so far (µs; `user` without the kernel's) and the requests it has served. */
+export async function serverCpu(port: number): Promise<{ cpu: number; user: number; served: number }> {
   const res = await fetch(`http://127.0.0.1:${port}/__cpu`);
-  return (await res.json()) as { cpu: number; served: number };
+  return (await res.json()) as { cpu: number; user: number; served: number };
 }
 
 /** `seconds` of GET /pages from 32 connections, the tenants in turn; any failed request throws. */

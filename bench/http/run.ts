@@ -51,6 +51,13 @@ interface Sample {
   readonly rps: number;
   /** Server CPU per request, µs. */
   readonly cpuUs: number;
+  /**
+   * Its user-mode part. On loopback the kernel time a server is charged includes the client's
+   * side of each response (TCP receive, waking autocannon on the other CPU), which costs more
+   * per request the more often autocannon sleeps, i.e. the slower the server: printed apart,
+   * for reading, while the target stays on all of it.
+   */
+  readonly userUs: number;
 }
 
 /** Requests served, seconds and server CPU (µs) of some windows of load on one server. */
@@ -58,6 +65,7 @@ interface Totals {
   requests: number;
   seconds: number;
   cpu: number;
+  user: number;
 }
 
 async function window(port: number, totals: Totals): Promise<void> {
@@ -67,6 +75,7 @@ async function window(port: number, totals: Totals): Promise<void> {
   totals.requests += after.served - before.served;
   totals.seconds += WINDOW_SECONDS;
   totals.cpu += after.cpu - before.cpu;
+  totals.user += after.user - before.user;
 }
 
 const median = (values: number[]) => {
@@ -95,13 +104,14 @@ async function round(framework: Framework, config: string, index: number): Promi
     }
     // Short windows, the variants taking turns: a burst of load from elsewhere on the machine then
     // hits every variant of the round alike.
-    const totals = new Map(VARIANTS.map((v) => [v, { requests: 0, seconds: 0, cpu: 0 }]));
+    const totals = new Map(VARIANTS.map((v) => [v, { requests: 0, seconds: 0, cpu: 0, user: 0 }]));
     for (let w = 0; w < SECONDS / WINDOW_SECONDS; w++) {
       for (const variant of turn(index + w))
         await window((servers.get(variant) as Running).port, totals.get(variant) as Totals);
     }
     const samples = {} as Record<Variant, Sample>;
-    for (const [variant, t] of totals) samples[variant] = { rps: t.requests / t.seconds, cpuUs: t.cpu / t.requests };
+    for (const [variant, t] of totals)
+      samples[variant] = { rps: t.requests / t.seconds, cpuUs: t.cpu / t.requests, userUs: t.user / t.requests };
     return samples;
   } finally {
     stopServers(servers.values());
@@ -122,10 +132,10 @@ async function benchFramework(framework: Framework, config: string): Promise<voi
   console.log(
     `\n${framework} (${ROUNDS} rounds, each ${SECONDS} s per variant in turns of ${WINDOW_SECONDS} s, ${CONNECTIONS} connections)`,
   );
-  console.log('  variant   req/s   server CPU µs/req');
+  console.log('  variant   req/s   server CPU µs/req   of it user mode');
   for (const v of VARIANTS) {
     console.log(
-      `  ${v.padEnd(8)} ${fixed(column(v, 'rps')).padStart(6)}   ${fixed(column(v, 'cpuUs'), 1).padStart(8)}`,
+      `  ${v.padEnd(8)} ${fixed(column(v, 'rps')).padStart(6)}   ${fixed(column(v, 'cpuUs'), 1).padStart(8)}   ${fixed(column(v, 'userUs'), 1).padStart(8)}`,
     );
   }
   // The target, (c) >= 0.97 x (b) on both measures: for CPU per request (lower is better) that
@@ -141,9 +151,13 @@ async function benchFramework(framework: Framework, config: string): Promise<voi
     `  CPU/request adapter/als ${spread('adapter', 'als', 'cpuUs')}, adapter/hand ${fixed(ratio('adapter', 'hand', 'cpuUs'), 3)}` +
       `   (target adapter/als <= ${fixed(1 / TARGET, 3)}: ${verdict(cpuOk)})`,
   );
+  console.log(
+    `  user-mode CPU/request adapter/als ${spread('adapter', 'als', 'userUs')}` +
+      '   (for reading: without the kernel time that loopback charges the server for the client)',
+  );
   if (aa) {
     console.log(
-      `  A/A: als-again/als throughput ${spread('als-again', 'als', 'rps')}, CPU/request ${spread('als-again', 'als', 'cpuUs')}` +
+      `  A/A: als-again/als throughput ${spread('als-again', 'als', 'rps')}, CPU/request ${spread('als-again', 'als', 'cpuUs')}, user ${fixed(ratio('als-again', 'als', 'userUs'), 3)}` +
         '   (two identical servers: how far apart this machine puts equals)',
     );
   }

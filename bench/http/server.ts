@@ -1,5 +1,6 @@
 // One bench server in its own process: `server.ts <framework> <variant> <knex config as JSON>`.
-// Prints its port once listening; GET /__cpu answers the CPU time of the process so far (µs)
+// Prints its port once listening; GET /__cpu answers the CPU time of the process so far (µs),
+// all of it and the user part,
 // and the requests served, so the harness measures the server alone.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     }
     const { user, system } = process.cpuUsage();
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ cpu: user + system, served }));
+    res.end(JSON.stringify({ cpu: user + system, user, served }));
   });
   server.keepAliveTimeout = 10_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
