@@ -26,8 +26,10 @@ const option = (name: string, fallback: string) =>
   args.includes(name) ? String(args[args.indexOf(name) + 1]) : fallback;
 const FRAMEWORK = option('--framework', 'fastify') as Framework;
 const WINDOWS = Number(option('--windows', '25'));
+if (!Number.isInteger(WINDOWS) || WINDOWS < 1) throw new Error('--windows takes a whole number of windows, 1 or more');
 const named = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
-const VARIANTS = (named.length > 1 ? named : ['als', 'adapter']) as Variant[];
+if (named.length === 1) throw new Error(`name two or more variants to compare, not only ${named[0]}`);
+const VARIANTS = (named.length > 0 ? named : ['als', 'adapter']) as Variant[];
 for (const v of VARIANTS) {
   if (!(KNOWN as readonly string[]).includes(v))
     throw new Error(`unknown variant ${v}: name two or more of ${KNOWN.join(', ')}`);
@@ -84,16 +86,25 @@ async function main(): Promise<void> {
     const file = join(dir, 'perf.data');
     const pids = servers.map((s) => s.child.pid as number);
     const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '2000', '-p', pids.join(','), '-o', file], {
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'inherit'],
     });
+    // Listened to from the start: perf may exit early (no permission to attach), and then its
+    // exit must not be waited for a second time.
+    const exited = new Promise<number | null>((resolve) => perf.once('exit', resolve));
     await new Promise((resolve) => setTimeout(resolve, 500)); // perf attaches
     for (let w = 0; w < WINDOWS; w++) for (const s of turn(w)) await load(s.port, 1);
     perf.kill('SIGINT');
-    await new Promise((resolve) => perf.once('exit', resolve));
+    await exited;
     const after = await Promise.all(servers.map((s) => serverCpu(s.port)));
     const served = servers.map((_, i) => (after[i]?.served ?? 0) - (before[i]?.served ?? 0));
     const cpuUs = servers.map((_, i) => ((after[i]?.cpu ?? 0) - (before[i]?.cpu ?? 0)) / (served[i] as number));
     const counts = readReport(file, pids);
+    const empty = pids.filter((pid) => (counts.get(pid)?.byBinary.size ?? 0) === 0);
+    if (empty.length > 0) {
+      throw new Error(
+        `perf recorded no samples of ${empty.length} server(s): is perf allowed to attach (kernel.perf_event_paranoid)?`,
+      );
+    }
     // samples per 1 000 requests: at 2 000 Hz one sample is 500 µs, so 2 per 1 000 is 1 µs a request
     const per = (i: number, map: 'byBinary' | 'bySymbol', key: string) =>
       ((counts.get(pids[i] as number)?.[map].get(key) ?? 0) * 1000) / (served[i] as number);
@@ -110,10 +121,11 @@ async function main(): Promise<void> {
       ...new Set(pids.flatMap((p) => [...(counts.get(p)?.[map].keys() ?? [])])),
     ];
     const columns = (map: 'byBinary' | 'bySymbol', key: string) =>
-      VARIANTS.map((_, i) => per(i, map, key).toFixed(2).padStart(8)).join('');
-    console.log(`\n  samples per 1 000 requests (2 = 1 µs a request)   ${VARIANTS.map((v) => v.padStart(8)).join('')}`);
+      VARIANTS.map((v, i) => ` ${per(i, map, key).toFixed(2).padStart(Math.max(8, v.length))}`).join('');
+    const title = 'samples per 1 000 requests (2 = 1 µs a request)';
+    console.log(`\n  ${title.padEnd(48)}${VARIANTS.map((v) => ` ${v.padStart(8)}`).join('')}`);
     for (const key of keys('byBinary').sort((a, b) => per(0, 'byBinary', b) - per(0, 'byBinary', a))) {
-      console.log(`  ${key.slice(0, 48).padEnd(48)} ${columns('byBinary', key)}`);
+      console.log(`  ${key.slice(0, 48).padEnd(48)}${columns('byBinary', key)}`);
     }
     for (let i = 1; i < VARIANTS.length; i++) {
       const diff = (key: string) => per(i, 'bySymbol', key) - per(0, 'bySymbol', key);
