@@ -7,6 +7,7 @@ import type { ScopeState } from '../scope-state';
 import { ALL, type ScopeKey, type ScopeValue } from '../scope-values';
 import type { PathRule, TablePolicy } from '../table-paths';
 import { addParentKeys, type ParentCheck, type PendingParentChecks } from './parent-checks';
+import type { BuilderLike } from './knex-internals';
 import type { PathSubquery } from './predicates';
 import type { TableMatcher } from './table-names';
 
@@ -57,6 +58,11 @@ export class CompileRun {
   private bypasses: Map<BypassReason, Set<string>> | undefined;
   /** The method of the top-level builder (`select`, `del`, …): nested rewrites depend on it. */
   topMethod: string | undefined;
+  /**
+   * The top-level builder when its own toSQL() opened this compile: its SQL is a whole
+   * statement, nothing encloses it, so its own FROM is all its WHERE can see.
+   */
+  statement: BuilderLike | undefined;
   /** FK-path keys the runner must verify before the write is sent. */
   parentChecks: ParentCheck[] | undefined;
 

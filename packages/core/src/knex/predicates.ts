@@ -41,14 +41,15 @@ export type PathSubquery = (
   materialize?: boolean,
 ) => unknown;
 
+/** `qualifier` undefined: the bare column, for a statement whose FROM is its only table. */
 export function wherePredicate(
   client: ClientLike,
-  qualifier: string,
+  qualifier: string | undefined,
   schema: string | undefined,
   f: Filter,
   pathSubquery: PathSubquery,
 ): Statement {
-  const column = `${qualifier}.${f.rule.column}`;
+  const column = qualifier === undefined ? f.rule.column : `${qualifier}.${f.rule.column}`;
   if (isEmptyList(f.value))
     return { grouping: 'where', type: 'whereRaw', value: falseRaw(client), not: false, bool: 'and' };
   if (f.rule.kind === 'path') {

@@ -217,6 +217,12 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
   const materialize = dialect === 'mysql' && (run.topMethod === 'del' || run.topMethod === 'update');
   const pathSubquery: PathSubquery = (c, f, schema) => run.policy.paths.subquery(c, f, schema, materialize);
   const rightOrFull = scan.rightOrFull;
+  // A read from one table that is a whole statement (a run, toSQL(), toString()): its WHERE sees
+  // that table's columns and no other (no join, no enclosing query; select aliases do not bind
+  // there, and lose to a column in SQLite), so the filter names the bare column, as a hand-written
+  // one would: it costs less in Knex's wrapping and in SQLite's statement compiler. Anywhere
+  // else a bare name could bind to another table (or, misdeclared, to an outer one): qualified.
+  const bare = run.statement === builder && !scan.joined && isRead(method);
 
   if (rightOrFull && isWrite) {
     run.refuse(unsupported(scan.refs[0]!.policy.table, 'A right or full outer join in a write'));
@@ -268,7 +274,8 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
         placement.single = { ...placement.single, table };
       }
     } else {
-      for (const f of filters) placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
+      const qualifier = site.kind === 'from' && bare ? undefined : ref.qualifier;
+      for (const f of filters) placement.where.push(wherePredicate(client, qualifier, ref.schema, f, pathSubquery));
     }
   }
 
@@ -310,6 +317,10 @@ function refuseShadowingCtes(names: readonly string[], run: CompileRun): void {
       ),
     );
   }
+}
+
+function isRead(method: string): boolean {
+  return method === 'select' || method === 'first' || method === 'pluck';
 }
 
 function usesUsing(join: JoinClauseLike): boolean {

@@ -110,7 +110,11 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
 
     /** Called by a scoped builder's toSQL() (runs, toString(), toNative() go through it). */
     [COMPILE_TOP_LEVEL](builder: BuilderLike, toSQL: DialectToSQL, method: string | undefined, tz: unknown): unknown {
-      return compileTopLevel(topLevelRun(policy, builder), toSQL, builder, method, tz);
+      const run = topLevelRun(policy, builder);
+      // Its SQL is the whole statement: what a run sends, or what toSQL()/toString() show.
+      // (A builder nested in a raw statement compiles through queryCompiler() below instead.)
+      run.statement = builder;
+      return compileTopLevel(run, toSQL, builder, method, tz);
     }
 
     override queryCompiler(builder: BuilderLike, bindings?: unknown[]): CompilerLike {

@@ -74,6 +74,8 @@ export interface RefScan {
   rightOrFull: boolean;
   /** The names of the builder's CTEs (`with`), if any. */
   cteNames: string[] | undefined;
+  /** Any join at all, of a scoped table or not (raw and cross joins too). */
+  joined: boolean;
 }
 
 const OUTER_JOINS_KEEPING_RIGHT = new Set(['right', 'right outer', 'full outer', 'outer']);
@@ -143,7 +145,7 @@ function scanTable(
  * statements (which also notes right/full joins and CTE names).
  */
 export function scanTableRefs(builder: BuilderLike, matcher: TableMatcher): RefScan {
-  const scan: RefScan = { refs: [], rawTables: [], rightOrFull: false, cteNames: undefined };
+  const scan: RefScan = { refs: [], rawTables: [], rightOrFull: false, cteNames: undefined, joined: false };
   const single = builder._single;
   const schema = single.schema;
   if (single.table !== undefined) scanTable(scan, matcher, single.table, schema, 'from', undefined, -1);
@@ -158,6 +160,7 @@ export function scanTableRefs(builder: BuilderLike, matcher: TableMatcher): RefS
       continue;
     }
     if (s.grouping !== 'join') continue;
+    scan.joined = true;
     const join = s as JoinClauseLike;
     if (OUTER_JOINS_KEEPING_RIGHT.has(join.joinType)) scan.rightOrFull = true;
     if (join.joinType === 'raw') {
