@@ -6,8 +6,8 @@ import { ScopeError } from '../errors';
 import type { ScopeState } from '../scope-state';
 import { ALL, type ScopeKey, type ScopeValue } from '../scope-values';
 import type { PathRule, TablePolicy } from '../table-paths';
-import { addParentKeys, type ParentCheck, type PendingParentChecks } from './parent-checks';
 import type { BuilderLike } from './knex-internals';
+import { addParentKeys, type ParentCheck, type PendingParentChecks } from './parent-checks';
 import type { PathSubquery } from './predicates';
 import type { TableMatcher } from './table-names';
 

@@ -592,7 +592,11 @@ forEachDialect('scoped Knex: reads', (tdb) => {
     it('keeps the qualified column wherever another name could bind to it', async () => {
       const log = recordQueries(db);
       await t1(() => db('pages').join('tenants', 'tenants.id', 'pages.tenant_id').select('pages.title'));
-      await t1(() => db('pages').crossJoin('tags' as never).select('pages.title'));
+      await t1(() =>
+        db('pages')
+          .crossJoin('tags' as never)
+          .select('pages.title'),
+      );
       await t1(() => db('page_tags').whereIn('page_id', db('pages').select('id')));
       await t1(() => db.raw('select count(*) as n from (?) as x', [db('pages').select('id')]));
       await t1(() => db('pages').where('id', 1).update({ views: 0 }));
