@@ -14,6 +14,7 @@ import {
   CONNECTIONS,
   createDatabase,
   load,
+  median,
   pinLoadGenerator,
   type Running,
   serverCpu,
@@ -78,11 +79,6 @@ async function window(port: number, totals: Totals): Promise<void> {
   totals.user += after.user - before.user;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 const fixed = (n: number, digits = 0) => n.toFixed(digits);
 
 // The order of turn n: the variants rotated by n, so that each takes every place in turn and none

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
 import type * as AppsModule from './apps';
 import { type Framework, VARIANTS, type Variant } from './apps';
-import { createDatabase, sqliteDatabase } from './harness';
+import { createDatabase, median, sqliteDatabase } from './harness';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -81,12 +81,6 @@ async function batch(port: number, count: number): Promise<void> {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   const db = sqliteDatabase();
