@@ -44,12 +44,22 @@ function handResolver(knex: Knex) {
   };
 }
 
-function scopedParts(knex: Knex) {
+/** How an app is built besides its framework and variant. */
+export interface AppOptions {
+  /**
+   * The adapter's lookup cache TTL, ms (default: the library's, 60 s). bench:instructions
+   * raises it: under valgrind a minute passes within a few thousand requests, and the hand
+   * variants' cache never expires.
+   */
+  readonly lookupTtl?: number;
+}
+
+function scopedParts(knex: Knex, options: AppOptions) {
   const db = defineScopes({ tables: { pages: { tenant: 'tenant_id' } } }).wrap(knex);
   const resolveTenant = tenantResolver({
     from: fromHeader('x-tenant'),
     lookup: (slug) => knex<Tenant>('tenants').where({ slug }).first(),
-    cache: true,
+    cache: options.lookupTtl === undefined ? true : { ttl: options.lookupTtl },
   });
   return { db, resolveTenant };
 }
@@ -80,10 +90,10 @@ const adapterPages = (variant: Variant, db: Knex, knex: Knex, tenant: unknown) =
   variant === 'adapter-hand' ? pagesOf(knex, (tenant as Tenant).id) : scopedPages(db);
 const isAdapter = (variant: Variant) => variant === 'adapter' || variant === 'adapter-hand';
 
-function expressApp(variant: Variant, knex: Knex): Handler {
+function expressApp(variant: Variant, knex: Knex, options: AppOptions): Handler {
   const app = express();
   if (isAdapter(variant)) {
-    const { db, resolveTenant } = scopedParts(knex);
+    const { db, resolveTenant } = scopedParts(knex, options);
     app.use(expressScoping(resolveTenant));
     app.get('/pages', async (req, res) => {
       res.json(await adapterPages(variant, db, knex, req.tenant));
@@ -105,10 +115,10 @@ function expressApp(variant: Variant, knex: Knex): Handler {
   return app;
 }
 
-function koaApp(variant: Variant, knex: Knex): Handler {
+function koaApp(variant: Variant, knex: Knex, options: AppOptions): Handler {
   const app = new Koa();
   if (isAdapter(variant)) {
-    const { db, resolveTenant } = scopedParts(knex);
+    const { db, resolveTenant } = scopedParts(knex, options);
     app.use(koaScoping(resolveTenant));
     app.use(async (ctx) => {
       if (ctx.path === '/pages') ctx.body = await adapterPages(variant, db, knex, ctx.state.tenant);
@@ -133,7 +143,7 @@ function koaApp(variant: Variant, knex: Knex): Handler {
   return app.callback();
 }
 
-async function fastifyApp(variant: Variant, knex: Knex): Promise<Handler> {
+async function fastifyApp(variant: Variant, knex: Knex, options: AppOptions): Promise<Handler> {
   let handler: Handler | undefined;
   const app = Fastify({
     serverFactory: (h) => {
@@ -142,7 +152,7 @@ async function fastifyApp(variant: Variant, knex: Knex): Promise<Handler> {
     },
   });
   if (isAdapter(variant)) {
-    const { db, resolveTenant } = scopedParts(knex);
+    const { db, resolveTenant } = scopedParts(knex, options);
     await app.register(knexScopes, { resolveTenant });
     app.get('/pages', async (request) => adapterPages(variant, db, knex, request.tenant));
     await app.ready();
@@ -164,9 +174,14 @@ async function fastifyApp(variant: Variant, knex: Knex): Promise<Handler> {
   return handler as Handler;
 }
 
-export async function buildHandler(framework: Framework, given: Variant, knex: Knex): Promise<Handler> {
+export async function buildHandler(
+  framework: Framework,
+  given: Variant,
+  knex: Knex,
+  options: AppOptions = {},
+): Promise<Handler> {
   const variant = given === 'als-again' ? 'als' : given;
-  if (framework === 'express') return expressApp(variant, knex);
-  if (framework === 'koa') return koaApp(variant, knex);
-  return fastifyApp(variant, knex);
+  if (framework === 'express') return expressApp(variant, knex, options);
+  if (framework === 'koa') return koaApp(variant, knex, options);
+  return fastifyApp(variant, knex, options);
 }

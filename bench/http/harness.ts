@@ -1,11 +1,12 @@
-// What bench/http/run.ts and bench/http/profile.ts share: the database every server reads, the
-// server processes (each on CPU 1 when the machine has two), their CPU counters and the load.
+// What the bench/http scripts share: the database every server reads, the server processes
+// (each on CPU 1 when the machine has two), their CPU counters and the load.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, get } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import type { Framework, Variant } from './apps';
+import type { AppOptions, Framework, Variant } from './apps';
 
 // autocannon ships no types; this is the part used here.
 const autocannon = require('autocannon') as (options: object) => Promise<{
@@ -67,25 +68,37 @@ export interface Running {
   readonly child: ChildProcess;
 }
 
-/** One server (server.ts) in its own process; `nodeArgs` go to its Node, e.g. --perf-basic-prof. */
+/** How startServer runs a server besides its framework, variant and database. */
+export interface ServerOptions {
+  /** Pin it to CPU 1 (see pinLoadGenerator). */
+  readonly pinned?: boolean;
+  /** Arguments for its Node, e.g. --perf-basic-prof. */
+  readonly nodeArgs?: readonly string[];
+  /** A command that runs Node, e.g. valgrind and its options. */
+  readonly prefix?: readonly string[];
+  readonly app?: AppOptions;
+}
+
+/** One server (server.ts) in its own process. */
 export function startServer(
   framework: Framework,
   variant: Variant,
   config: string,
-  pinned: boolean,
-  nodeArgs: readonly string[] = [],
+  options: ServerOptions = {},
 ): Promise<Running> {
   const node = [
+    ...(options.prefix ?? []),
     process.execPath,
-    ...nodeArgs,
+    ...(options.nodeArgs ?? []),
     '--import',
     'tsx',
     join(__dirname, 'server.ts'),
     framework,
     variant,
     config,
+    JSON.stringify(options.app ?? {}),
   ];
-  const [command, ...rest] = pinned ? ['taskset', '-c', '1', ...node] : node;
+  const [command, ...rest] = options.pinned ? ['taskset', '-c', '1', ...node] : node;
   const child = spawn(command as string, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${framework}/${variant} server exited with ${code}`)));
@@ -126,6 +139,35 @@ export async function load(port: number, seconds: number) {
     throw new Error(`port ${port}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
   }
   return result;
+}
+
+/**
+ * A keep-alive client with `concurrency` connections: `batch(port, count)` sends `count`
+ * GET /pages, the tenants in turn, and rejects on any status but 200.
+ */
+export function keepAliveClient(concurrency: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const request = (port: number, n: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = get(
+        { host: '127.0.0.1', port, path: '/pages', agent, headers: { 'x-tenant': slugs[n % TENANTS] } },
+        (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+        },
+      );
+      req.on('error', reject);
+    });
+  return {
+    async batch(port: number, count: number): Promise<void> {
+      let next = 0;
+      const worker = async () => {
+        while (next < count) await request(port, next++);
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+    },
+    close: () => agent.destroy(),
+  };
 }
 
 /** The median of some values (the mean of the middle two for an even count). */

@@ -79,7 +79,8 @@ async function main(): Promise<void> {
   try {
     await createDatabase(database.config);
     const config = JSON.stringify(database.config);
-    for (const v of VARIANTS) servers.push(await startServer(FRAMEWORK, v, config, pinned, ['--perf-basic-prof']));
+    for (const v of VARIANTS)
+      servers.push(await startServer(FRAMEWORK, v, config, { pinned, nodeArgs: ['--perf-basic-prof'] }));
     const turn = (n: number) => servers.map((_, i) => servers[(i + n) % servers.length] as Running);
     for (let w = 0; w < WARMUP_WINDOWS; w++) for (const s of turn(w)) await load(s.port, 1);
     const before = await Promise.all(servers.map((s) => serverCpu(s.port)));

@@ -91,7 +91,7 @@ const turn = (n: number): Variant[] => VARIANTS.map((_, i) => VARIANTS[(i + n) %
 async function round(framework: Framework, config: string, index: number): Promise<Record<Variant, Sample>> {
   const servers = new Map<Variant, Running>();
   try {
-    for (const variant of VARIANTS) servers.set(variant, await startServer(framework, variant, config, pinned));
+    for (const variant of VARIANTS) servers.set(variant, await startServer(framework, variant, config, { pinned }));
     // Warm-up in turns as well: warmed one after the other, the first server sat idle for half a
     // minute before its first window (the last one not at all), and an --aa run put two equal
     // servers 6 % apart.

@@ -6,12 +6,12 @@
 // The CPU per request includes the client's share, equal for all: read the difference in µs,
 // not the ratio, against the target. A script that prints numbers, never a test.
 // Usage: npm run bench:same-process -- [--framework fastify] [--rounds 15] [--requests 2500] [variants…]
-import { Agent, createServer, get, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
 import type * as AppsModule from './apps';
 import { type Framework, VARIANTS, type Variant } from './apps';
-import { createDatabase, median, sqliteDatabase } from './harness';
+import { createDatabase, keepAliveClient, median, sqliteDatabase } from './harness';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -59,28 +59,8 @@ async function serve(variant: Variant, config: Knex.Config): Promise<Served> {
   return { server, knex, port: (server.address() as AddressInfo).port };
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-
-function request(port: number, n: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = get(
-      { host: '127.0.0.1', port, path: '/pages', agent, headers: { 'x-tenant': `tenant-${(n % 50) + 1}` } },
-      (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
-      },
-    );
-    req.on('error', reject);
-  });
-}
-
-async function batch(port: number, count: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < count) await request(port, next++);
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-}
+const client = keepAliveClient(CONCURRENCY);
+const batch = client.batch;
 
 async function main(): Promise<void> {
   const db = sqliteDatabase();
@@ -124,7 +104,7 @@ async function main(): Promise<void> {
       console.log(`  ${variant.padEnd(12)} ${median(own).toFixed(1).padStart(9)}   ${diff.padEnd(32)}${ratio}`);
     });
   } finally {
-    agent.destroy();
+    client.close();
     for (const { server, knex } of served) {
       server.close();
       await knex.destroy();

@@ -1,16 +1,17 @@
-// One bench server in its own process: `server.ts <framework> <variant> <knex config as JSON>`.
+// One bench server in its own process:
+// `server.ts <framework> <variant> <knex config as JSON> [<AppOptions as JSON>]`.
 // Prints its port once listening; GET /__cpu answers the CPU time of the process so far (µs),
 // all of it and the user part,
 // and the requests served, so the harness measures the server alone.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import knexFactory from 'knex';
-import { buildHandler, type Framework, type Variant } from './apps';
+import { type AppOptions, buildHandler, type Framework, type Variant } from './apps';
 
 async function main(): Promise<void> {
-  const [framework, variant, config] = process.argv.slice(2) as [Framework, Variant, string];
+  const [framework, variant, config, options] = process.argv.slice(2) as [Framework, Variant, string, string?];
   const knex = knexFactory(JSON.parse(config));
-  const app = await buildHandler(framework, variant, knex);
+  const app = await buildHandler(framework, variant, knex, JSON.parse(options ?? '{}') as AppOptions);
   let served = 0;
   const server = createServer((req, res) => {
     if (req.url !== '/__cpu') {
