@@ -83,17 +83,17 @@ export function scopingMiddleware<T extends AppTenant>(
   const { exempt } = options;
   const onRejected = options.onRejected ?? defaultRejection;
 
-  return (req, res, next) => {
-    // Everything below runs in a store of its own: nothing inherited from where the server was
-    // started, and lookups, rejections and lookup errors see no tenant.
-    runWithoutTenant(() => {
-      if (exempt?.(req)) return next();
-      const settle = (resolution: TenantResolution<T>) => {
-        if (!resolution.ok) return onRejected(toRejection(resolution.error), req, res, next);
-        req.tenant = resolution.tenant;
-        runInTenantScope(resolution.state, () => next());
-      };
-      whenResolved(resolveTenant.resolve(new ExpressTenantRequest(req)), settle, next);
-    });
+  // The request's parts are passed along rather than captured: no closure per request.
+  const settle = (resolution: TenantResolution<T>, req: Request, res: Response, next: NextFunction) => {
+    if (!resolution.ok) return onRejected(toRejection(resolution.error), req, res, next);
+    req.tenant = resolution.tenant;
+    runInTenantScope(resolution.state, next);
   };
+  const handle = (req: Request, res: Response, next: NextFunction) => {
+    if (exempt?.(req)) return next();
+    whenResolved(resolveTenant.resolve(new ExpressTenantRequest(req)), settle, req, res, next);
+  };
+  // Everything below runs in a store of its own: nothing inherited from where the server was
+  // started, and lookups, rejections and lookup errors see no tenant.
+  return (req, res, next) => runWithoutTenant(handle, req, res, next);
 }

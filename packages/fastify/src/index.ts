@@ -16,7 +16,7 @@ import {
   type TenantResolver,
   whenResolved,
 } from '@knex-scopes/core/http';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 
 declare module 'fastify' {
@@ -82,22 +82,27 @@ const plugin: FastifyPluginAsync<KnexScopesOptions> = async (fastify, options) =
   const onRejected = options.onRejected ?? defaultRejection;
   fastify.decorateRequest('tenant', null);
 
-  fastify.addHook('onRequest', (request, reply, hookDone) => {
-    // A store of its own for everything below: nothing inherited, no tenant during the lookup.
-    runWithoutTenant(() => {
-      if (request.routeOptions.config?.knexScopes?.exempt === true || exempt?.(request)) return hookDone();
-      const settle = (resolution: TenantResolution<AppTenant>) => {
-        if (resolution.ok) {
-          request.tenant = resolution.tenant;
-          return runInTenantScope(resolution.state, () => hookDone());
-        }
-        // Answered here without calling hookDone(): the route never runs.
-        const answered = onRejected(toRejection(resolution.error), request, reply);
-        if (answered instanceof Promise) answered.catch(hookDone);
-      };
-      whenResolved(resolveTenant.resolve(new FastifyTenantRequest(request)), settle, hookDone);
-    });
-  });
+  // The request's parts are passed along rather than captured: no closure per request.
+  const settle = (
+    resolution: TenantResolution<AppTenant>,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    hookDone: HookHandlerDoneFunction,
+  ) => {
+    if (resolution.ok) {
+      request.tenant = resolution.tenant;
+      return runInTenantScope(resolution.state, hookDone);
+    }
+    // Answered here without calling hookDone(): the route never runs.
+    const answered = onRejected(toRejection(resolution.error), request, reply);
+    if (answered instanceof Promise) answered.catch(hookDone);
+  };
+  const onRequest = (request: FastifyRequest, reply: FastifyReply, hookDone: HookHandlerDoneFunction) => {
+    if (request.routeOptions.config?.knexScopes?.exempt === true || exempt?.(request)) return hookDone();
+    whenResolved(resolveTenant.resolve(new FastifyTenantRequest(request)), settle, request, reply, hookDone);
+  };
+  // A store of its own for everything below: nothing inherited, no tenant during the lookup.
+  fastify.addHook('onRequest', (request, reply, hookDone) => runWithoutTenant(onRequest, request, reply, hookDone));
 };
 
 /** The plugin: `await app.register(knexScopes, { resolveTenant, ... })`, after the session. */

@@ -81,12 +81,12 @@ export function scopingMiddleware<T extends AppTenant>(
     return runInTenantScope(resolution.state, () => next().then(() => bindStreamedBody(ctx)));
   };
 
-  // A store of its own for everything below: nothing inherited, no tenant during the lookup.
   // Plain functions rather than async ones: a cache hit then costs no extra promise.
-  return (ctx, next) =>
-    runWithoutTenant(() => {
-      if (exempt?.(ctx)) return next();
-      const result = resolveTenant.resolve(new KoaTenantRequest(ctx));
-      return result instanceof Promise ? result.then((r) => enter(ctx, next, r)) : enter(ctx, next, result);
-    });
+  const handle = (ctx: Context, next: Next): unknown => {
+    if (exempt?.(ctx)) return next();
+    const result = resolveTenant.resolve(new KoaTenantRequest(ctx));
+    return result instanceof Promise ? result.then((r) => enter(ctx, next, r)) : enter(ctx, next, result);
+  };
+  // A store of its own for everything below: nothing inherited, no tenant during the lookup.
+  return (ctx, next) => runWithoutTenant(handle, ctx, next, undefined);
 }

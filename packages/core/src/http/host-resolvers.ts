@@ -84,7 +84,12 @@ export function fromSubdomain(options: SubdomainOptions): KeyResolver {
   };
 }
 
-const HOST_RULE: CompiledKeyRule = Object.freeze({ pattern: /^[a-z0-9.-]+$/, maxLength: 253, lowercase: true });
+const HOST_RULE: CompiledKeyRule = Object.freeze({
+  pattern: /^[a-z0-9.-]+$/,
+  maxLength: 253,
+  lowercase: true,
+  asciiByPattern: false,
+});
 
 /**
  * The key is the whole host name, lower-cased, without port or trailing dot: for tenants on

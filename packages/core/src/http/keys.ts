@@ -28,6 +28,8 @@ export interface CompiledKeyRule {
   readonly pattern: RegExp;
   readonly maxLength: number;
   readonly lowercase: boolean;
+  /** The pattern admits printable ASCII only (the default slug, no folding): no separate check. */
+  readonly asciiByPattern: boolean;
 }
 
 /** The pattern anchored at both ends, so that `test()` means "the whole key matches". */
@@ -39,6 +41,7 @@ export const DEFAULT_RULE: CompiledKeyRule = Object.freeze({
   pattern: anchored(SLUG),
   maxLength: 63,
   lowercase: false,
+  asciiByPattern: true,
 });
 
 export function compileKeyRule(rule: KeyRule = {}, defaults: CompiledKeyRule = DEFAULT_RULE): CompiledKeyRule {
@@ -52,10 +55,13 @@ export function compileKeyRule(rule: KeyRule = {}, defaults: CompiledKeyRule = D
       value: rule,
     });
   }
+  const pattern = rule.pattern ? anchored(rule.pattern) : defaults.pattern;
+  const lowercase = rule.lowercase ?? defaults.lowercase;
   return Object.freeze({
-    pattern: rule.pattern ? anchored(rule.pattern) : defaults.pattern,
+    pattern,
     maxLength,
-    lowercase: rule.lowercase ?? defaults.lowercase,
+    lowercase,
+    asciiByPattern: pattern === DEFAULT_RULE.pattern && !lowercase,
   });
 }
 
@@ -106,7 +112,7 @@ export function checkKey(value: unknown, source: string, rule: CompiledKeyRule):
   if (key.length === 0) return keyInvalid(source, 'empty key');
   if (key.length > rule.maxLength) return keyInvalid(source, `longer than ${rule.maxLength} characters`);
   // ASCII first: lower-casing some non-ASCII letters yields ASCII ones.
-  if (!PRINTABLE_ASCII.test(key)) return keyInvalid(source, 'not printable ASCII');
+  if (!rule.asciiByPattern && !PRINTABLE_ASCII.test(key)) return keyInvalid(source, 'not printable ASCII');
   if (rule.lowercase) key = key.toLowerCase();
   if (!rule.pattern.test(key)) return keyInvalid(source, 'does not match the key pattern');
   return keyFound(key, source);

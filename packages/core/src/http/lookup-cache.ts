@@ -5,7 +5,7 @@ import type { FrozenScopeValues } from '../scope-values';
 
 /** Options of the lookup cache. */
 export interface LookupCacheOptions {
-  /** Most entries kept, found and unknown tenants together. Default 1000. */
+  /** Most entries kept per key source (found and unknown tenants together). Default 1000. */
   readonly max?: number;
   /** How long a found tenant is kept, in ms. Default 60 000. */
   readonly ttl?: number;
@@ -39,44 +39,33 @@ const UNKNOWN = Object.freeze({ unknown: true });
 
 export function cachedLookup<T>(load: Load<T>, options: LookupCacheOptions = {}): TenantLookup<T> {
   const negativeTtl = options.negativeTtl ?? 5_000;
-  const max = options.max ?? 1000;
-  const cache = new LRUCache<string, Found<T> | typeof UNKNOWN>({
-    max,
+  const cacheOptions = {
+    max: options.max ?? 1000,
     ttl: options.ttl ?? 60_000,
     // lru-cache's default (1 ms) caches the clock behind a new timer every millisecond: under
     // load that is a timer (and its async-context bookkeeping) every few requests, where reading
     // the clock on each hit costs under 0.1 µs.
     ttlResolution: 0,
-  });
+  };
+  // One cache per key source (a resolver has one, or a few under firstOf): the key a request
+  // brings is looked up as it came, hashed once, with no (source, key) string to make or find.
+  const caches = new Map<string, LRUCache<string, Found<T> | typeof UNKNOWN>>();
+  const cacheOf = (source: string) => {
+    let cache = caches.get(source);
+    if (cache === undefined) {
+      cache = new LRUCache(cacheOptions);
+      caches.set(source, cache);
+    }
+    return cache;
+  };
+  // Loads in flight, per source and key (a miss only).
   const inflight = new Map<string, Promise<Found<T> | undefined>>();
 
-  const store = (id: string, found: Found<T> | undefined) => {
-    if (found !== undefined) cache.set(id, found);
-    else if (negativeTtl > 0) cache.set(id, UNKNOWN, { ttl: negativeTtl });
-  };
-
-  // The cache's key for (source, key), made once: a string built per request would be hashed
-  // afresh by every map that looks it up (that doubled the cost of a hit). Bounded like the cache.
-  const ids = new Map<string, Map<string, string>>();
-  const idOf = (key: string, source: string): string => {
-    let bySource = ids.get(source);
-    if (bySource === undefined) {
-      bySource = new Map();
-      ids.set(source, bySource);
-    }
-    let id = bySource.get(key);
-    if (id === undefined) {
-      if (bySource.size >= max) bySource.clear();
-      id = `${source}\n${key}`;
-      bySource.set(key, id);
-    }
-    return id;
-  };
-
   const find = (key: string, source: string): Lookup<T> => {
-    const id = idOf(key, source);
-    const hit = cache.get(id);
+    const cache = cacheOf(source);
+    const hit = cache.get(key);
     if (hit !== undefined) return hit === UNKNOWN ? undefined : (hit as Found<T>);
+    const id = `${source}\n${key}`;
     const pending = inflight.get(id);
     if (pending !== undefined) return pending;
     const loading: Promise<Found<T> | undefined> = load(key, source).then(
@@ -84,7 +73,8 @@ export function cachedLookup<T>(load: Load<T>, options: LookupCacheOptions = {})
         // Only the load still registered stores its result: an evict() while it ran wins.
         if (inflight.get(id) === loading) {
           inflight.delete(id);
-          store(id, found);
+          if (found !== undefined) cache.set(key, found);
+          else if (negativeTtl > 0) cache.set(key, UNKNOWN, { ttl: negativeTtl });
         }
         return found;
       },
@@ -98,24 +88,31 @@ export function cachedLookup<T>(load: Load<T>, options: LookupCacheOptions = {})
   };
 
   const evict = (target: string | ((tenant: T) => boolean)): number => {
-    const matches = (id: string, entry: Found<T> | typeof UNKNOWN | undefined) =>
-      typeof target === 'string'
-        ? id.slice(id.indexOf('\n') + 1) === target
-        : entry !== undefined && entry !== UNKNOWN && target((entry as Found<T>).tenant);
-    const doomed = [...cache.keys()].filter((id) => matches(id, cache.peek(id)));
-    for (const id of doomed) cache.delete(id);
+    let count = 0;
+    for (const cache of caches.values()) {
+      // peek() sees live entries only, as the count should
+      const doomed =
+        typeof target === 'string'
+          ? cache.peek(target) !== undefined
+            ? [target]
+            : []
+          : [...cache.keys()].filter((key) => {
+              const entry = cache.peek(key);
+              return entry !== undefined && entry !== UNKNOWN && target((entry as Found<T>).tenant);
+            });
+      for (const key of doomed) if (cache.delete(key)) count++;
+    }
     for (const id of [...inflight.keys()])
-      if (typeof target !== 'string' || matches(id, undefined)) inflight.delete(id);
-    return doomed.length;
+      if (typeof target !== 'string' || id.slice(id.indexOf('\n') + 1) === target) inflight.delete(id);
+    return count;
   };
 
   return {
     find,
     evict,
     clear: () => {
-      cache.clear();
+      for (const cache of caches.values()) cache.clear();
       inflight.clear();
-      ids.clear();
     },
   };
 }

@@ -4,14 +4,17 @@ import { type ScopeState, scopeStorage } from '../scope-state';
 
 const NO_VALUES = Object.freeze({});
 
+const NO_TENANT: ScopeState = Object.freeze({ enabled: true, values: NO_VALUES });
+
 /**
- * Runs `fn` with no tenant: enforcement on, no values, so scoped queries throw SCOPE_MISSING.
- * Where no store is in force (the usual case) that is already so, and `fn` runs as is.
+ * Runs `fn(a, b, c)` with no tenant: enforcement on, no values, so scoped queries throw
+ * SCOPE_MISSING. Where no store is in force (the usual case) that is already so, and `fn` runs
+ * as is. The request's parts are passed through rather than captured: no closure per request.
  */
-export function runWithoutTenant<T>(fn: () => T): T {
+export function runWithoutTenant<A, B, C, T>(fn: (a: A, b: B, c: C) => T, a: A, b: B, c: C): T {
   const storage = scopeStorage();
-  if (storage.getStore() === undefined) return fn();
-  return storage.run(Object.freeze({ enabled: true, values: NO_VALUES }), fn);
+  if (storage.getStore() === undefined) return fn(a, b, c);
+  return storage.run(NO_TENANT, fn, a, b, c);
 }
 
 /** Runs `fn` in a resolved request's own state (`TenantResolution.state`). */
@@ -20,21 +23,23 @@ export function runInTenantScope<T>(state: ScopeState, fn: () => T): T {
 }
 
 /**
- * Hands a resolution to `settle` at once when it is already known (a cache hit: no promise,
- * no extra turn of the event loop), else when it arrives. Whatever throws, in `settle` too,
- * goes to `fail`, in the context this was called from.
+ * Hands a resolution to `settle(resolution, a, b, fail)` at once when it is already known (a
+ * cache hit: no promise, no extra turn of the event loop), else when it arrives. Whatever
+ * throws, in `settle` too, goes to `fail`, in the context this was called from.
  */
-export function whenResolved<R>(
+export function whenResolved<R, A, B, F extends (error: Error) => void>(
   result: R | Promise<R>,
-  settle: (resolution: R) => void,
-  fail: (error: Error) => void,
+  settle: (resolution: R, a: A, b: B, fail: F) => void,
+  a: A,
+  b: B,
+  fail: F,
 ): void {
   if (result instanceof Promise) {
-    result.then(settle).catch((error: Error) => fail(error));
+    result.then((resolution) => settle(resolution, a, b, fail)).catch((error: Error) => fail(error));
     return;
   }
   try {
-    settle(result);
+    settle(result, a, b, fail);
   } catch (error) {
     fail(error as Error);
   }
