@@ -8,6 +8,8 @@
 #   BENCH_ROUND_MS=1000 npm run bench  # longer rounds, steadier figures
 #   npm run bench -- --http 24 22      # the HTTP benchmark under each release named, too
 #   npm run bench -- --no-http         # the AsyncLocalStorage table only
+#   npm run bench -- --no-instructions # without the instruction counts (bench/http/instructions.ts),
+#                                      # which run after the HTTP benchmark when valgrind is installed
 #
 # Micro-benchmark figures move with machine load: compare columns of one run, not runs.
 set -euo pipefail
@@ -16,11 +18,13 @@ cd "$root"
 
 http=0
 host_http=1
+instructions=1
 releases=()
 for arg in "$@"; do
   case "$arg" in
     --http) http=1; host_http=0 ;;
-    --no-http) host_http=0 ;;
+    --no-http) host_http=0; instructions=0 ;;
+    --no-instructions) instructions=0 ;;
     *) releases+=("$arg") ;;
   esac
 done
@@ -56,4 +60,14 @@ printf '%s\n' "${results[@]}" | node -e '
 if ((host_http)); then
   echo >&2
   npx tsx bench/http/run.ts --quick
+fi
+
+# The same variants counted in instructions (callgrind): a ratio the machine's noise cannot move.
+if ((instructions)); then
+  echo
+  if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+    npx tsx bench/http/instructions.ts
+  else
+    echo "instruction counts skipped: valgrind is not installed (Debian: apt-get install valgrind)"
+  fi
 fi

@@ -3,7 +3,7 @@
 // tells whether a variant does more work, where CPU time only says it took longer. It does not
 // see what makes the same instructions slower (cache misses, mispredicted branches, the kernel):
 // read it beside bench:http, never instead of it. A script that prints numbers, never a test.
-// Usage: npm run bench:instructions -- [--framework fastify] [--warm 12000] [--requests 3000]
+// Usage: npm run bench:instructions -- [--framework fastify] [--warm 30000] [--requests 3000]
 //        [--symbols 25] [--cache-sim] [variants…]
 //   --symbols: the functions whose instructions differ most from the baseline's
 //   --cache-sim: simulated cache misses and mispredicted branches per request as well
@@ -25,9 +25,10 @@ const option = (name: string, fallback: number): number => {
 const only = args.includes('--framework') ? args[args.indexOf('--framework') + 1] : undefined;
 const FRAMEWORKS = (['express', 'koa', 'fastify'] as Framework[]).filter((f) => !only || f === only);
 if (FRAMEWORKS.length === 0) throw new Error(`unknown framework ${only}`);
-// Uninstrumented (valgrind's core alone, several times faster than callgrind): by then V8 has
-// optimised what it will (--trace-opt: a handful of functions per 20 000 requests after 12 000).
-const WARM = option('--warm', 12_000);
+// Uninstrumented (valgrind's core alone, several times faster than callgrind). V8 must be done
+// optimising by then: at 12 000 requests Express and Koa still compiled (up to 15 000
+// instructions per request, moving their counts by 3 %), at 30 000 none did.
+const WARM = option('--warm', 30_000);
 const REQUESTS = option('--requests', 3_000);
 // Simulated caches and branch predictor (valgrind's model of this CPU, not the CPU itself): what
 // could make the same instructions slower. About twice as slow.
@@ -35,7 +36,7 @@ const CACHE_SIM = args.includes('--cache-sim');
 const SYMBOLS = args.includes('--symbols') ? option('--symbols', 20) : 0;
 const WITH_VALUE = ['--framework', '--warm', '--requests', '--symbols'];
 const named = args.filter((a, i) => !a.startsWith('--') && !WITH_VALUE.includes(args[i - 1] ?? ''));
-const variants = (named.length > 0 ? named : ['hand', 'als', 'adapter']) as Variant[];
+const variants = (named.length > 0 ? named : ['als', 'adapter']) as Variant[];
 for (const v of variants) if (!VARIANTS.includes(v)) throw new Error(`unknown variant ${v}`);
 
 function requireValgrind(): void {
@@ -67,16 +68,34 @@ interface JitCode {
   readonly name: string;
 }
 
-/** JIT code by address, from the map Node writes with --perf-basic-prof. */
+/**
+ * JIT code by address, from the map Node writes with --perf-basic-prof. Code that is collected
+ * leaves its line behind and its address to later code: the later line wins, and code that a
+ * later one overlaps is dropped.
+ */
 function jitCode(file: string): JitCode[] {
-  const code: JitCode[] = [];
+  const created: JitCode[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line);
     if (!m) continue;
     const start = Number.parseInt(m[1] as string, 16);
-    code.push({ start, end: start + Number.parseInt(m[2] as string, 16), name: m[3] as string });
+    created.push({ start, end: start + Number.parseInt(m[2] as string, 16), name: m[3] as string });
   }
-  return code.sort((x, y) => x.start - y.start);
+  const taken: JitCode[] = []; // sorted by start, non-overlapping: what later lines claimed
+  for (let i = created.length - 1; i >= 0; i--) {
+    const c = created[i] as JitCode;
+    let lo = 0; // the first taken code that starts at or after c
+    let hi = taken.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((taken[mid] as JitCode).start < c.start) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0 && (taken[lo - 1] as JitCode).end > c.start) continue; // a later one covers its start
+    if (lo < taken.length && (taken[lo] as JitCode).start < c.end) continue; // a later one inside it
+    taken.splice(lo, 0, c);
+  }
+  return taken;
 }
 
 function codeAt(code: JitCode[], address: number): JitCode | undefined {
