@@ -3,7 +3,7 @@
 // tells whether a variant does more work, where CPU time only says it took longer. It does not
 // see what makes the same instructions slower (cache misses, mispredicted branches, the kernel):
 // read it beside bench:http, never instead of it. A script that prints numbers, never a test.
-// Usage: npm run bench:instructions -- [--framework fastify] [--warm 30000] [--requests 3000]
+// Usage: npm run bench:instructions -- [--framework fastify] [--warm 30000] [--requests 3000] [--connections 8]
 //        [--symbols 25] [--cache-sim] [variants…]
 //   --symbols: the functions whose instructions differ most from the baseline's
 //   --cache-sim: simulated cache misses and mispredicted branches per request as well
@@ -30,11 +30,12 @@ if (FRAMEWORKS.length === 0) throw new Error(`unknown framework ${only}`);
 // instructions per request, moving their counts by 3 %), at 30 000 none did.
 const WARM = option('--warm', 30_000);
 const REQUESTS = option('--requests', 3_000);
+const CONNECTIONS = option('--connections', 8);
 // Simulated caches and branch predictor (valgrind's model of this CPU, not the CPU itself): what
 // could make the same instructions slower. About twice as slow.
 const CACHE_SIM = args.includes('--cache-sim');
 const SYMBOLS = args.includes('--symbols') ? option('--symbols', 20) : 0;
-const WITH_VALUE = ['--framework', '--warm', '--requests', '--symbols'];
+const WITH_VALUE = ['--framework', '--warm', '--requests', '--connections', '--symbols'];
 const named = args.filter((a, i) => !a.startsWith('--') && !WITH_VALUE.includes(args[i - 1] ?? ''));
 const variants = (named.length > 0 ? named : ['als', 'adapter']) as Variant[];
 for (const v of variants) if (!VARIANTS.includes(v)) throw new Error(`unknown variant ${v}`);
@@ -188,7 +189,7 @@ async function count(framework: Framework, variant: Variant, config: string): Pr
     // mid-count (it never does within a bench:http round, nor does the hand variants' cache).
     app: { lookupTtl: 3_600_000 },
   });
-  const client = keepAliveClient(8);
+  const client = keepAliveClient(CONNECTIONS);
   try {
     await client.batch(server.port, WARM);
     const on = spawnSync('callgrind_control', ['--instr=on', String(server.child.pid)], { encoding: 'utf8' });
@@ -233,7 +234,7 @@ async function main(): Promise<void> {
     };
     console.log(
       `instructions per request (callgrind), Node ${process.version}, SQLite: ${REQUESTS} requests counted ` +
-        `after ${WARM} uncounted, 8 keep-alive connections; the server only (the client runs outside valgrind)`,
+        `after ${WARM} uncounted, ${CONNECTIONS} keep-alive connections; the server only (the client runs outside valgrind)`,
     );
     await Promise.all(Array.from({ length: Math.min(parallel, jobs.length) }, worker));
     for (const framework of FRAMEWORKS) {
