@@ -170,6 +170,15 @@ export function keepAliveClient(concurrency: number) {
   };
 }
 
+/** `--name <n>` among a script's arguments: a positive integer, or `fallback` when absent. */
+export function countOption(args: readonly string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i === -1) return fallback;
+  const value = Number(args[i + 1]);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} takes a positive integer`);
+  return value;
+}
+
 /** The median of some values (the mean of the middle two for an even count). */
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

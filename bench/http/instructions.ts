@@ -12,16 +12,18 @@ import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Framework, VARIANTS, type Variant } from './apps';
-import { createDatabase, keepAliveClient, type Running, sqliteDatabase, startServer, stopServers } from './harness';
+import {
+  countOption,
+  createDatabase,
+  keepAliveClient,
+  type Running,
+  sqliteDatabase,
+  startServer,
+  stopServers,
+} from './harness';
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  if (i === -1) return fallback;
-  const value = Number(args[i + 1]);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} takes a positive integer`);
-  return value;
-};
+const option = (name: string, fallback: number): number => countOption(args, name, fallback);
 const only = args.includes('--framework') ? args[args.indexOf('--framework') + 1] : undefined;
 const FRAMEWORKS = (['express', 'koa', 'fastify'] as Framework[]).filter((f) => !only || f === only);
 if (FRAMEWORKS.length === 0) throw new Error(`unknown framework ${only}`);

@@ -11,16 +11,10 @@ import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
 import type * as AppsModule from './apps';
 import { type Framework, VARIANTS, type Variant } from './apps';
-import { createDatabase, keepAliveClient, median, sqliteDatabase } from './harness';
+import { countOption, createDatabase, keepAliveClient, median, sqliteDatabase } from './harness';
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  if (i === -1) return fallback;
-  const value = Number(args[i + 1]);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} takes a positive integer`);
-  return value;
-};
+const option = (name: string, fallback: number): number => countOption(args, name, fallback);
 const framework = (args.includes('--framework') ? args[args.indexOf('--framework') + 1] : 'fastify') as Framework;
 if (!['express', 'koa', 'fastify'].includes(framework)) throw new Error(`unknown framework ${framework}`);
 const ROUNDS = option('--rounds', 15);
