@@ -91,16 +91,15 @@ export function cachedLookup<T>(load: Load<T>, options: LookupCacheOptions = {})
     let count = 0;
     for (const cache of caches.values()) {
       // peek() sees live entries only, as the count should
-      const doomed =
-        typeof target === 'string'
-          ? cache.peek(target) !== undefined
-            ? [target]
-            : []
-          : [...cache.keys()].filter((key) => {
-              const entry = cache.peek(key);
-              return entry !== undefined && entry !== UNKNOWN && target((entry as Found<T>).tenant);
-            });
-      for (const key of doomed) if (cache.delete(key)) count++;
+      if (typeof target === 'string') {
+        if (cache.peek(target) !== undefined && cache.delete(target)) count++;
+        continue;
+      }
+      for (const key of [...cache.keys()]) {
+        const entry = cache.peek(key);
+        if (entry !== undefined && entry !== UNKNOWN && target((entry as Found<T>).tenant) && cache.delete(key))
+          count++;
+      }
     }
     for (const id of [...inflight.keys()])
       if (typeof target !== 'string' || id.slice(id.indexOf('\n') + 1) === target) inflight.delete(id);

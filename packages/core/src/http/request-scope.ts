@@ -4,8 +4,6 @@ import { type ScopeState, scopeStorage } from '../scope-state';
 
 const NO_VALUES = Object.freeze({});
 
-const NO_TENANT: ScopeState = Object.freeze({ enabled: true, values: NO_VALUES });
-
 /**
  * Runs `fn(a, b, c)` with no tenant: enforcement on, no values, so scoped queries throw
  * SCOPE_MISSING. Where no store is in force (the usual case) that is already so, and `fn` runs
@@ -14,7 +12,8 @@ const NO_TENANT: ScopeState = Object.freeze({ enabled: true, values: NO_VALUES }
 export function runWithoutTenant<A, B, C, T>(fn: (a: A, b: B, c: C) => T, a: A, b: B, c: C): T {
   const storage = scopeStorage();
   if (storage.getStore() === undefined) return fn(a, b, c);
-  return storage.run(NO_TENANT, fn, a, b, c);
+  // A fresh state, as every request gets (only taken where a store was inherited: rare)
+  return storage.run(Object.freeze({ enabled: true, values: NO_VALUES }), fn, a, b, c);
 }
 
 /** Runs `fn` in a resolved request's own state (`TenantResolution.state`). */
