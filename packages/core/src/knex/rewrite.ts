@@ -26,7 +26,7 @@ import {
   wherePredicate,
 } from './predicates';
 import { type RawFinding, scanRaw, scanStatementsForRaw, scanWrittenValuesForRaw } from './raw-policy';
-import { scanTableRefs, type TableRef } from './table-refs';
+import { plainScan, scanTableRefs, type TableRef } from './table-refs';
 
 export interface Rewrite {
   readonly statements: Statement[];
@@ -193,10 +193,12 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
   if (method === 'columnInfo') return null;
   const { matcher } = run.policy;
   const client = builder.client;
-  const scan = scanTableRefs(builder, matcher);
+  // Written values can hide raw SQL too: a write always gets the full scans.
+  const plain = method === 'insert' || method === 'update' ? undefined : plainScan(builder, matcher);
+  const scan = plain ?? scanTableRefs(builder, matcher);
   if (scan.cteNames) refuseShadowingCtes(scan.cteNames, run);
 
-  if ((builder as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] !== true) {
+  if (plain === undefined && (builder as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] !== true) {
     const findings: RawFinding[] = [];
     for (const raw of scan.rawTables) scanRaw(raw, true, matcher, findings);
     scanStatementsForRaw(builder._statements, matcher, findings);

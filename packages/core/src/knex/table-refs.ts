@@ -36,9 +36,19 @@ export interface ParsedName {
   readonly alias: string | undefined;
 }
 
+// A loop rather than two indexOf() calls: names are short, and this runs for every table
+// reference of every query (two builtin calls cost more than the whole loop).
+function isBareName(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 32 || c === 46) return false; // ' ', '.'
+  }
+  return true;
+}
+
 // Knex splits an alias on the first case-insensitive " as ", then the name on dots.
 export function parseTableName(value: string, schema?: string): ParsedName {
-  if (value.indexOf(' ') === -1 && value.indexOf('.') === -1) return { name: value, schema, alias: undefined };
+  if (isBareName(value)) return { name: value, schema, alias: undefined };
   const asIndex = value.search(/ as /i);
   const left = (asIndex === -1 ? value : value.slice(0, asIndex)).trim();
   const alias = asIndex === -1 ? undefined : value.slice(asIndex + 4).trim() || undefined;
@@ -172,6 +182,40 @@ export function scanTableRefs(builder: BuilderLike, matcher: TableMatcher): RefS
   // PostgreSQL: `del().using(t)` and `update().updateFrom(t)`
   if (single.using !== undefined) scanTables(scan, matcher, single.using, schema, 'using');
   if (single.updateFrom !== undefined) scanTables(scan, matcher, single.updateFrom, schema, 'updateFrom');
+  return scan;
+}
+
+// A statement's value or column that Knex compiles as names or bindings: no raw SQL, builder or
+// object hides in it (a callback is compiled as a nested builder, through the seam).
+function holdsNoObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const v: unknown = value[i];
+    if (typeof v === 'object' && v !== null) return false;
+  }
+  return true;
+}
+
+/**
+ * The scan of the most common builder: its FROM one table named by a string, its statements
+ * (selected columns, WHERE, ORDER BY…) only names and values, no join, CTE, USING or object.
+ * For such a builder, scanTableRefs() would return exactly this and the raw scan would find
+ * nothing (both look only where this looks); it takes one short loop instead of their walk.
+ * `undefined` for any other builder: it gets the full scans.
+ */
+export function plainScan(builder: BuilderLike, matcher: TableMatcher): RefScan | undefined {
+  const single = builder._single;
+  const table = single.table;
+  if (typeof table !== 'string' || single.using !== undefined || single.updateFrom !== undefined) return undefined;
+  const statements = builder._statements;
+  for (let i = 0; i < statements.length; i++) {
+    const s = statements[i] as Statement;
+    if (s.grouping === 'join' || s.grouping === 'with') return undefined;
+    if (!holdsNoObject(s.value) || !holdsNoObject(s.column)) return undefined;
+  }
+  const scan: RefScan = { refs: [], rawTables: [], rightOrFull: false, cteNames: undefined, joined: false };
+  push(scan, matcher, parseTableName(table, single.schema), 'from', undefined, undefined, -1);
   return scan;
 }
 
