@@ -26,6 +26,7 @@ import {
   wherePredicate,
 } from './predicates';
 import { type RawFinding, scanRaw, scanStatementsForRaw, scanWrittenValuesForRaw } from './raw-policy';
+import { rewritePlainRead } from './rewrite-plain-read';
 import { plainScan, scanTableRefs, type TableRef } from './table-refs';
 
 export interface Rewrite {
@@ -189,6 +190,12 @@ function copyJoin(join: JoinClauseLike): JoinClauseLike {
  * raw SQL to refuse. Never mutates the builder.
  */
 export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite | null {
+  const plainRead = rewritePlainRead(builder, run);
+  return plainRead === undefined ? rewriteAnyBuilder(builder, run) : plainRead;
+}
+
+/** rewriteBuilder() without the short way for plain reads (the property test compares them). */
+export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrite | null {
   const method = builder._method;
   if (method === 'columnInfo') return null;
   const { matcher } = run.policy;

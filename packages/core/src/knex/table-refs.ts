@@ -38,7 +38,7 @@ export interface ParsedName {
 
 // A loop rather than two indexOf() calls: names are short, and this runs for every table
 // reference of every query (two builtin calls cost more than the whole loop).
-function isBareName(value: string): boolean {
+export function isBareName(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c === 32 || c === 46) return false; // ' ', '.'
@@ -187,7 +187,7 @@ export function scanTableRefs(builder: BuilderLike, matcher: TableMatcher): RefS
 
 // A statement's value or column that Knex compiles as names or bindings: no raw SQL, builder or
 // object hides in it (a callback is compiled as a nested builder, through the seam).
-function holdsNoObject(value: unknown): boolean {
+export function holdsNoObject(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return true;
   if (!Array.isArray(value)) return false;
   for (let i = 0; i < value.length; i++) {
