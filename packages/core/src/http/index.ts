@@ -1,5 +1,8 @@
 // @knex-scopes/core/http: tenant resolution shared by the Express, Koa and Fastify adapters.
 
+import * as request from './request';
+import * as requestScope from './request-scope';
+
 export type { SubdomainOptions } from './host-resolvers';
 export { fromHost, fromSubdomain, requestHost } from './host-resolvers';
 export type { ParsedHost } from './hostname';
@@ -9,8 +12,7 @@ export type { Found, LookupCacheOptions } from './lookup-cache';
 export type { BaseScopingOptions, RejectionBody, RejectionStatuses, TenantRejection } from './rejection';
 export { adapterRejections, rejectionOf, rejectionStatuses } from './rejection';
 export type { TenantRequest } from './request';
-export { headerValue, pathOf, sessionMiddlewareMissing } from './request';
-export { runInTenantScope, runWithoutTenant, whenResolved } from './request-scope';
+export { sessionMiddlewareMissing } from './request';
 export type { KeyResolver, PathOptions, ResolverResult } from './resolvers';
 export { firstOf, fromFunction, fromHeader, fromPath, fromSession } from './resolvers';
 export type {
@@ -21,6 +23,14 @@ export type {
   TenantResolverOptions,
 } from './tenant-resolver';
 export { tenantResolver } from './tenant-resolver';
+
+// What the adapters call on every request: plain properties of this module rather than the
+// getters tsc makes of re-exports, which cost a call each time (seen in bench:instructions).
+export const headerValue = request.headerValue;
+export const pathOf = request.pathOf;
+export const runInTenantScope = requestScope.runInTenantScope;
+export const runWithoutTenant = requestScope.runWithoutTenant;
+export const whenResolved = requestScope.whenResolved;
 
 /**
  * Declare your tenant type once and `req.tenant`, `ctx.state.tenant` and `request.tenant` are
