@@ -144,6 +144,32 @@ export function guardWhereGroup(wheres: Statement[], isRaw: (v: unknown) => bool
   return first.bool === 'and' ? wheres : [{ ...first, bool: 'and' }, ...wheres.slice(1)];
 }
 
+/**
+ * A rewritten builder's statements: the filters first, then the user's WHERE (guarded when
+ * there are filters before it), then everything else in order, a join replaced where
+ * `joins` has one for its index. Appends to `filters` (plain loops: a spread push cost more
+ * than the rest of a rewrite).
+ */
+export function filtersFirst(
+  filters: Statement[],
+  original: readonly Statement[],
+  joins: ReadonlyMap<number, Statement> | undefined,
+  isRaw: (v: unknown) => boolean,
+): Statement[] {
+  const userWheres: Statement[] = [];
+  for (let i = 0; i < original.length; i++) {
+    const s = original[i] as Statement;
+    if (s.grouping === 'where') userWheres.push(s);
+  }
+  const guarded = filters.length > 0 ? guardWhereGroup(userWheres, isRaw) : userWheres;
+  for (let i = 0; i < guarded.length; i++) filters.push(guarded[i] as Statement);
+  for (let i = 0; i < original.length; i++) {
+    const s = original[i] as Statement;
+    if (s.grouping !== 'where') filters.push(joins?.get(i) ?? s);
+  }
+  return filters;
+}
+
 /** The join's own ON clauses, made safe to be followed by `and <filter>`. */
 export function guardJoinClauses(clauses: Clause[], isRaw: (v: unknown) => boolean): Clause[] {
   if (clauses.length === 0) return clauses;

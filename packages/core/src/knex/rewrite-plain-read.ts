@@ -9,7 +9,7 @@ import { ALL } from '../scope-values';
 import type { DimensionRule } from '../table-paths';
 import type { CompileRun } from './compile-run';
 import { type BuilderLike, isRaw, type Statement } from './knex-internals';
-import { type Filter, guardWhereGroup, ONLY_DIMENSIONS, type PathSubquery, wherePredicate } from './predicates';
+import { type Filter, filtersFirst, ONLY_DIMENSIONS, type PathSubquery, wherePredicate } from './predicates';
 import type { Rewrite } from './rewrite';
 import { holdsNoObject, isBareName } from './table-refs';
 
@@ -24,12 +24,10 @@ export function rewritePlainRead(builder: BuilderLike, run: CompileRun): Rewrite
   const table = single.table;
   if (typeof table !== 'string' || single.schema !== undefined || !isBareName(table)) return undefined;
   const statements = builder._statements;
-  let wheres = 0;
   for (let i = 0; i < statements.length; i++) {
     const s = statements[i] as Statement;
     if (s.grouping === 'join' || s.grouping === 'with') return undefined;
     if (!holdsNoObject(s.value) || !holdsNoObject(s.column)) return undefined;
-    if (s.grouping === 'where') wheres++;
   }
   const policy = run.policy.matcher.match(table);
   if (policy === undefined) return null; // an unscoped table, and no raw SQL to refuse
@@ -47,18 +45,5 @@ export function rewritePlainRead(builder: BuilderLike, run: CompileRun): Rewrite
     const filter: Filter = { rule, value };
     out.push(wherePredicate(builder.client, qualifier, undefined, filter, NO_PATHS));
   }
-  if (wheres > 0) {
-    const userWheres: Statement[] = [];
-    for (let i = 0; i < statements.length; i++) {
-      const s = statements[i] as Statement;
-      if (s.grouping === 'where') userWheres.push(s);
-    }
-    const guarded = guardWhereGroup(userWheres, isRaw);
-    for (let i = 0; i < guarded.length; i++) out.push(guarded[i] as Statement);
-  }
-  for (let i = 0; i < statements.length; i++) {
-    const s = statements[i] as Statement;
-    if (s.grouping !== 'where') out.push(s);
-  }
-  return { statements: out, single };
+  return { statements: filtersFirst(out, statements, undefined, isRaw), single };
 }

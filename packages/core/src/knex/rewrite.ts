@@ -17,8 +17,8 @@ import {
 } from './knex-internals';
 import {
   type Filter,
+  filtersFirst,
   guardJoinClauses,
-  guardWhereGroup,
   INTERNAL_WRAPPER,
   ONLY_DIMENSIONS,
   onPredicate,
@@ -289,23 +289,8 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
   }
 
   const joins = placement.joins;
-  const filtered = placement.where.length > 0;
-  if (!filtered && joins === undefined && placement.single === single) return null;
-  // the filters first, then the user's WHERE (guarded), then everything else
-  // (plain loops: a spread push cost more than the rest of this function)
-  const statements: Statement[] = placement.where;
-  const original = builder._statements;
-  const userWheres: Statement[] = [];
-  for (let i = 0; i < original.length; i++) {
-    const s = original[i] as Statement;
-    if (s.grouping === 'where') userWheres.push(s);
-  }
-  const guarded = filtered ? guardWhereGroup(userWheres, isRaw) : userWheres;
-  for (let i = 0; i < guarded.length; i++) statements.push(guarded[i] as Statement);
-  for (let i = 0; i < original.length; i++) {
-    const s = original[i] as Statement;
-    if (s.grouping !== 'where') statements.push(joins?.get(i) ?? s);
-  }
+  if (placement.where.length === 0 && joins === undefined && placement.single === single) return null;
+  const statements = filtersFirst(placement.where, builder._statements, joins, isRaw);
   return { statements, single: placement.single };
 }
 
