@@ -4,9 +4,10 @@
 // see what makes the same instructions slower (cache misses, mispredicted branches, the kernel):
 // read it beside bench:http, never instead of it. A script that prints numbers, never a test.
 // Usage: npm run bench:instructions -- [--framework fastify] [--warm 30000] [--requests 3000] [--connections 8]
-//        [--symbols 25] [--cache-sim] [variants…]
+//        [--symbols 25] [--cache-sim] [--keep] [variants…]
 //   --symbols: the functions whose instructions differ most from the baseline's
 //   --cache-sim: simulated cache misses and mispredicted branches per request as well
+//   --keep: leave each server's callgrind file and perf map in the temporary directory (paths printed)
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -36,6 +37,7 @@ const CONNECTIONS = option('--connections', 8);
 // Simulated caches and branch predictor (valgrind's model of this CPU, not the CPU itself): what
 // could make the same instructions slower. About twice as slow.
 const CACHE_SIM = args.includes('--cache-sim');
+const KEEP = args.includes('--keep');
 const SYMBOLS = args.includes('--symbols') ? option('--symbols', 20) : 0;
 const WITH_VALUE = ['--framework', '--warm', '--requests', '--connections', '--symbols'];
 const named = args.filter((a, i) => !a.startsWith('--') && !WITH_VALUE.includes(args[i - 1] ?? ''));
@@ -204,8 +206,11 @@ async function count(framework: Framework, variant: Variant, config: string): Pr
   }
   const map = `/tmp/perf-${server.child.pid}.map`;
   const counts = instructionsIn(out, jitCode(map));
-  rmSync(out, { force: true });
-  rmSync(map, { force: true });
+  if (KEEP) console.error(`${framework}/${variant}: kept ${out} and ${map}`);
+  else {
+    rmSync(out, { force: true });
+    rmSync(map, { force: true });
+  }
   return {
     framework,
     variant,
