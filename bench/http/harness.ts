@@ -170,6 +170,54 @@ export function keepAliveClient(concurrency: number) {
   };
 }
 
+/**
+ * The order of turn `n` among `count` variants (their indices): the rows of a Williams square,
+ * one per turn. Over a cycle of rows (`count` of them, twice that for an odd count) each variant
+ * takes every place equally often and follows every other variant equally often. A rotation
+ * gave each variant the same predecessor for a whole run, so whatever a server leaves behind on
+ * the CPU after its window (its collector finishing, its cache lines) fell on the same
+ * neighbour every time.
+ */
+export function balancedOrder(count: number, n: number): number[] {
+  let rows = williamsRows.get(count);
+  if (rows === undefined) {
+    rows = williamsSquare(count);
+    williamsRows.set(count, rows);
+  }
+  return rows[n % rows.length] as number[];
+}
+
+const williamsRows = new Map<number, number[][]>();
+
+function williamsSquare(count: number): number[][] {
+  const first: number[] = [];
+  for (let i = 0, low = 1, high = count - 1; i < count; i++) first.push(i === 0 ? 0 : i % 2 === 1 ? low++ : high--);
+  const rows = first.map((_, r) => first.map((v) => (v + r) % count));
+  if (count % 2 === 1) rows.push(...rows.map((row) => [...row].reverse()));
+  if (count < 2) return rows;
+  // Two variants: strict alternation is the only order without a repeat, and balanced already
+  if (count === 2) return [[0, 1]];
+  // The rows in an order where no variant ends one turn and starts the next (also from the last
+  // row back to the first): a server measured twice in a row finds its caches warm.
+  const joins = (a: number[], b: number[]) => a[a.length - 1] !== b[0];
+  const chain = [rows[0] as number[]];
+  const used = new Set([0]);
+  const extend = (): boolean => {
+    if (chain.length === rows.length) return joins(chain[chain.length - 1] as number[], chain[0] as number[]);
+    for (let i = 1; i < rows.length; i++) {
+      if (used.has(i) || !joins(chain[chain.length - 1] as number[], rows[i] as number[])) continue;
+      used.add(i);
+      chain.push(rows[i] as number[]);
+      if (extend()) return true;
+      chain.pop();
+      used.delete(i);
+    }
+    return false;
+  };
+  if (!extend()) throw new Error(`no order of ${count} variants without a repeat between turns`);
+  return chain;
+}
+
 /** `--name <n>` among a script's arguments: a positive integer, or `fallback` when absent. */
 export function countOption(args: readonly string[], name: string, fallback: number): number {
   const i = args.indexOf(name);

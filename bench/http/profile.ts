@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Framework, VARIANTS as KNOWN, type Variant } from './apps';
 import {
+  balancedOrder,
   createDatabase,
   load,
   pinLoadGenerator,
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
     const config = JSON.stringify(database.config);
     for (const v of VARIANTS)
       servers.push(await startServer(FRAMEWORK, v, config, { pinned, nodeArgs: ['--perf-basic-prof'] }));
-    const turn = (n: number) => servers.map((_, i) => servers[(i + n) % servers.length] as Running);
+    const turn = (n: number) => balancedOrder(servers.length, n).map((i) => servers[i] as Running);
     for (let w = 0; w < WARMUP_WINDOWS; w++) for (const s of turn(w)) await load(s.port, 1);
     const before = await Promise.all(servers.map((s) => serverCpu(s.port)));
     const file = join(dir, 'perf.data');

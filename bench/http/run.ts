@@ -11,6 +11,7 @@
 import type { Knex } from 'knex';
 import type { Framework, Variant } from './apps';
 import {
+  balancedOrder,
   CONNECTIONS,
   createDatabase,
   load,
@@ -81,10 +82,11 @@ async function window(port: number, totals: Totals): Promise<void> {
 
 const fixed = (n: number, digits = 0) => n.toFixed(digits);
 
-// The order of turn n: the variants rotated by n, so that each takes every place in turn and none
-// ever runs twice in a row. (Alternating forward and reversed order let the variants at the ends
-// run back to back, on warm caches, and an --aa run put two equal servers 3.5 % apart.)
-const turn = (n: number): Variant[] => VARIANTS.map((_, i) => VARIANTS[(i + n) % VARIANTS.length] as Variant);
+// The order of turn n (harness.ts): each variant takes every place and follows every other one
+// equally often, and none ever runs twice in a row. (Alternating forward and reversed order let
+// the variants at the ends run back to back, on warm caches, and an --aa run put two equal
+// servers 3.5 % apart; a rotation then kept each variant behind the same one all run long.)
+const turn = (n: number): Variant[] => balancedOrder(VARIANTS.length, n).map((i) => VARIANTS[i] as Variant);
 
 // Each round starts fresh servers: a process's own luck (JIT decisions, heap layout) moved one
 // variant by up to 10 % for a whole run when one process served every round.
@@ -101,8 +103,10 @@ async function round(framework: Framework, config: string, index: number): Promi
     // Short windows, the variants taking turns: a burst of load from elsewhere on the machine then
     // hits every variant of the round alike.
     const totals = new Map(VARIANTS.map((v) => [v, { requests: 0, seconds: 0, cpu: 0, user: 0 }]));
-    for (let w = 0; w < SECONDS / WINDOW_SECONDS; w++) {
-      for (const variant of turn(index + w))
+    // Turns numbered on from round to round, so that the rounds go through the orders together.
+    const windows = SECONDS / WINDOW_SECONDS;
+    for (let w = 0; w < windows; w++) {
+      for (const variant of turn(index * windows + w))
         await window((servers.get(variant) as Running).port, totals.get(variant) as Totals);
     }
     const samples = {} as Record<Variant, Sample>;

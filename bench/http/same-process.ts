@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
 import type * as AppsModule from './apps';
 import { type Framework, VARIANTS, type Variant } from './apps';
-import { countOption, createDatabase, keepAliveClient, median, sqliteDatabase } from './harness';
+import { balancedOrder, countOption, createDatabase, keepAliveClient, median, sqliteDatabase } from './harness';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => countOption(args, name, fallback);
@@ -73,8 +73,8 @@ async function main(): Promise<void> {
     );
     const cpu = variants.map((): number[] => []);
     for (let round = 0; round < ROUNDS; round++) {
-      for (let k = 0; k < variants.length; k++) {
-        const i = (k + round) % variants.length; // rotated: every variant takes every place
+      // every variant takes every place and follows every other one alike (harness.ts)
+      for (const i of balancedOrder(variants.length, round)) {
         const { port } = served[i] as Served;
         await batch(port, 300);
         const start = process.cpuUsage();
