@@ -3,7 +3,7 @@
 // after round. Prints the median throughput and server CPU per request of each variant, and the
 // medians of the per-round ratios adapter/als and adapter/hand. A script, never a test.
 // Usage: npm run bench:http [-- --quick] [-- --framework koa] [-- --split] [-- --no-pin]
-//        [-- --rounds 9] [-- --db pg] [-- --aa]
+//        [-- --rounds 9] [-- --db pg] [-- --aa] [-- --node-args '--single-threaded']
 // --aa adds a second als server, identical to the first: the ratio between the two is what this
 // machine reads when there is nothing to find, the resolution of every other ratio.
 // --db pg reads from PostgreSQL (PG_URL, or a throwaway cluster as in the tests) instead of an
@@ -16,6 +16,7 @@ import {
   createDatabase,
   load,
   median,
+  medianInterval,
   pinLoadGenerator,
   type Running,
   serverCpu,
@@ -48,6 +49,10 @@ if (DB !== 'sqlite' && DB !== 'pg') throw new Error(`--db takes sqlite or pg, no
 /** Issue #5's target: the adapter + scoped Knex at >= 0.97 x the hand-written + ALS variant. */
 const TARGET = 0.97;
 const pinned = !args.includes('--no-pin') && pinLoadGenerator();
+/** Options for the servers' Node (e.g. `--single-threaded`, to compare with bench:instructions). */
+const NODE_ARGS = args.includes('--node-args')
+  ? (args[args.indexOf('--node-args') + 1] ?? '').split(' ').filter(Boolean)
+  : [];
 
 interface Sample {
   readonly rps: number;
@@ -93,7 +98,8 @@ const turn = (n: number): Variant[] => balancedOrder(VARIANTS.length, n).map((i)
 async function round(framework: Framework, config: string, index: number): Promise<Record<Variant, Sample>> {
   const servers = new Map<Variant, Running>();
   try {
-    for (const variant of VARIANTS) servers.set(variant, await startServer(framework, variant, config, { pinned }));
+    for (const variant of VARIANTS)
+      servers.set(variant, await startServer(framework, variant, config, { pinned, nodeArgs: NODE_ARGS }));
     // Warm-up in turns as well: warmed one after the other, the first server sat idle for half a
     // minute before its first window (the last one not at all), and an --aa run put two equal
     // servers 6 % apart.
@@ -124,10 +130,20 @@ async function benchFramework(framework: Framework, config: string): Promise<voi
   const column = (v: Variant, key: keyof Sample) => median(rounds.map((r) => r[v][key]));
   const ratios = (a: Variant, b: Variant, key: keyof Sample) => rounds.map((r) => r[a][key] / r[b][key]);
   const ratio = (a: Variant, b: Variant, key: keyof Sample) => median(ratios(a, b, key));
-  // The spread of the per-round ratios: how far one round can be trusted on this machine.
+  // The spread of the per-round ratios (how far one round can be trusted on this machine) and
+  // the interval of their median (how far this run's verdict can be).
   const spread = (a: Variant, b: Variant, key: keyof Sample) => {
     const values = ratios(a, b, key);
-    return `${fixed(ratio(a, b, key), 3)} (rounds ${fixed(Math.min(...values), 2)}–${fixed(Math.max(...values), 2)})`;
+    const [low, high] = medianInterval(values);
+    return (
+      `${fixed(ratio(a, b, key), 3)} (rounds ${fixed(Math.min(...values), 2)}–${fixed(Math.max(...values), 2)},` +
+      ` median's 95 % interval ${fixed(low, 3)}–${fixed(high, 3)})`
+    );
+  };
+  // Whether the interval lies on one side of the target's line: if not, the verdict is a draw.
+  const decided = (a: Variant, b: Variant, key: keyof Sample, line: number) => {
+    const [low, high] = medianInterval(ratios(a, b, key));
+    return low >= line || high <= line ? '' : ', undecided: the interval spans the line, more --rounds would tell';
   };
   console.log(
     `\n${framework} (${ROUNDS} rounds, each ${SECONDS} s per variant in turns of ${WINDOW_SECONDS} s, ${CONNECTIONS} connections)`,
@@ -145,11 +161,11 @@ async function benchFramework(framework: Framework, config: string): Promise<voi
   const cpuOk = ratio('adapter', 'als', 'cpuUs') <= 1 / TARGET;
   console.log(
     `  throughput adapter/als ${spread('adapter', 'als', 'rps')}, adapter/hand ${fixed(ratio('adapter', 'hand', 'rps'), 3)}` +
-      `   (median of per-round ratios; target adapter/als >= ${TARGET}: ${verdict(throughputOk)})`,
+      `   (median of per-round ratios; target adapter/als >= ${TARGET}: ${verdict(throughputOk)}${decided('adapter', 'als', 'rps', TARGET)})`,
   );
   console.log(
     `  CPU/request adapter/als ${spread('adapter', 'als', 'cpuUs')}, adapter/hand ${fixed(ratio('adapter', 'hand', 'cpuUs'), 3)}` +
-      `   (target adapter/als <= ${fixed(1 / TARGET, 3)}: ${verdict(cpuOk)})`,
+      `   (target adapter/als <= ${fixed(1 / TARGET, 3)}: ${verdict(cpuOk)}${decided('adapter', 'als', 'cpuUs', 1 / TARGET)})`,
   );
   console.log(
     `  user-mode CPU/request adapter/als ${spread('adapter', 'als', 'userUs')}` +
@@ -193,7 +209,7 @@ async function main(): Promise<void> {
   try {
     await createDatabase(database.config);
     console.log(
-      `bench:http on Node ${process.version}${quick ? ' (--quick)' : ''}, ${database.label}${pinned ? ', server pinned to CPU 1, autocannon to CPU 0' : ''}\n` +
+      `bench:http on Node ${process.version}${quick ? ' (--quick)' : ''}, ${database.label}${pinned ? ', server pinned to CPU 1, autocannon to CPU 0' : ''}${NODE_ARGS.length ? `, servers run with ${NODE_ARGS.join(' ')}` : ''}\n` +
         '  hand = hand-written filter, als = same + AsyncLocalStorage, adapter = @knex-scopes adapter + scoped Knex',
     );
     const config = JSON.stringify(database.config);
