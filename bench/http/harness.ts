@@ -190,13 +190,13 @@ export function balancedOrder(count: number, n: number): number[] {
 const williamsRows = new Map<number, number[][]>();
 
 function williamsSquare(count: number): number[][] {
+  if (count === 1) return [[0]];
+  // Two variants: strict alternation is the only order without a repeat, and balanced already
+  if (count === 2) return [[0, 1]];
   const first: number[] = [];
   for (let i = 0, low = 1, high = count - 1; i < count; i++) first.push(i === 0 ? 0 : i % 2 === 1 ? low++ : high--);
   const rows = first.map((_, r) => first.map((v) => (v + r) % count));
   if (count % 2 === 1) rows.push(...rows.map((row) => [...row].reverse()));
-  if (count < 2) return rows;
-  // Two variants: strict alternation is the only order without a repeat, and balanced already
-  if (count === 2) return [[0, 1]];
   // The rows in an order where no variant ends one turn and starts the next (also from the last
   // row back to the first): a server measured twice in a row finds its caches warm.
   const joins = (a: number[], b: number[]) => a[a.length - 1] !== b[0];
