@@ -83,8 +83,10 @@ async function main(): Promise<void> {
     for (const v of VARIANTS)
       servers.push(await startServer(FRAMEWORK, v, config, { pinned, nodeArgs: ['--perf-basic-prof'] }));
     const turn = (n: number) => balancedOrder(servers.length, n).map((i) => servers[i] as Running);
+    // Probed once first: the probe's one-time deoptimisations (server.ts) then fall in the warm-up.
+    await Promise.all(servers.map((s) => serverCpu(s)));
     for (let w = 0; w < WARMUP_WINDOWS; w++) for (const s of turn(w)) await load(s.port, 1);
-    const before = await Promise.all(servers.map((s) => serverCpu(s.port)));
+    const before = await Promise.all(servers.map((s) => serverCpu(s)));
     const file = join(dir, 'perf.data');
     const pids = servers.map((s) => s.child.pid as number);
     const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '2000', '-p', pids.join(','), '-o', file], {
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
     for (let w = 0; w < WINDOWS; w++) for (const s of turn(w)) await load(s.port, 1);
     perf.kill('SIGINT');
     await exited;
-    const after = await Promise.all(servers.map((s) => serverCpu(s.port)));
+    const after = await Promise.all(servers.map((s) => serverCpu(s)));
     const served = servers.map((_, i) => (after[i]?.served ?? 0) - (before[i]?.served ?? 0));
     const cpuUs = servers.map((_, i) => ((after[i]?.cpu ?? 0) - (before[i]?.cpu ?? 0)) / (served[i] as number));
     const counts = readReport(file, pids);
