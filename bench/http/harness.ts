@@ -120,8 +120,17 @@ export function stopServers(servers: Iterable<Running>): void {
 export function serverCpu(server: Running): Promise<{ cpu: number; user: number; served: number }> {
   return new Promise((resolve, reject) => {
     const { child } = server;
-    child.once('message', (message) => resolve(message as { cpu: number; user: number; served: number }));
-    if (!child.send('cpu')) reject(new Error(`server ${child.pid}: the IPC channel is closed`));
+    // A server that died fails the run, as the refused HTTP probe did, rather than hanging it.
+    const exited = (code: number | null) =>
+      reject(new Error(`server ${child.pid} exited with ${code} before answering`));
+    child.once('exit', exited);
+    child.once('message', (message) => {
+      child.off('exit', exited);
+      resolve(message as { cpu: number; user: number; served: number });
+    });
+    child.send('cpu', (error) => {
+      if (error) reject(error);
+    });
   });
 }
 
