@@ -5,7 +5,7 @@ export { CHANNELS } from './diagnostics';
 export type { ScopeErrorCode, ScopeErrorDetails } from './errors';
 export { isScopeError, ScopeError } from './errors';
 export type { Mode } from './knex/compile-run';
-export { trustRaw } from './knex/raw-policy';
+export { trustRaw } from './knex/raw/trust';
 export { isSupportedKnexVersion, SUPPORTED_KNEX_RANGE } from './knex/version-guard';
 export type { ScopedResult, ScopeSnapshot, ScopeState } from './scope-state';
 export {

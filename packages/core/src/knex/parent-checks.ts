@@ -7,8 +7,8 @@ import { ScopeError } from '../errors';
 import type { ScopeState } from '../scope-state';
 import type { ScopeKey } from '../scope-values';
 import type { PathRule } from '../table-paths';
+import { ONLY_DIMENSIONS, OVERRIDE } from './builder-symbols';
 import type { BuilderLike, ClientLike } from './knex-internals';
-import { OVERRIDE } from './scoped-builder';
 
 export const PARENT_CHECKS: unique symbol = Symbol('knex-scopes.parentChecks');
 
@@ -87,6 +87,8 @@ export async function verifyParents(
       for (let i = 0; i < wanted.length; i += CHUNK) {
         const q = client.queryBuilder() as CheckBuilder;
         (q as unknown as Record<symbol, unknown>)[OVERRIDE] = pending.state;
+        // the parent is filtered on the dimensions this path carries, as a read through it is
+        (q as unknown as Record<symbol, unknown>)[ONLY_DIMENSIONS] = check.dimensions;
         q.select(keyColumn)
           .from(parent)
           .whereIn(keyColumn, wanted.slice(i, i + CHUNK))

@@ -2,12 +2,14 @@
 
 import type { ScopeKey, ScopeValue } from '../scope-values';
 import type { DimensionRule } from '../table-paths';
-import type { BuilderLike, Clause, ClientLike, Statement } from './knex-internals';
+import { INTERNAL_WRAPPER, ONLY_DIMENSIONS } from './builder-symbols';
+import type { BuilderLike, Clause, ClientLike, SingleLike, Statement } from './knex-internals';
 
-/** Marks a builder we create for an FK path: its base table enforces only these dimensions. */
-export const ONLY_DIMENSIONS: unique symbol = Symbol('knex-scopes.onlyDimensions');
-/** Marks a builder we create to hold a user's WHERE group: already checked for raw SQL. */
-export const INTERNAL_WRAPPER: unique symbol = Symbol('knex-scopes.internalWrapper');
+/** One builder's rewrite, for one compile: its statements and `_single` as compiled. */
+export interface Rewrite {
+  readonly statements: Statement[];
+  readonly single: SingleLike;
+}
 
 export type Filter = { readonly rule: DimensionRule; readonly value: Exclude<ScopeValue, symbol> };
 

@@ -7,11 +7,11 @@
 // would (property-tested); it declines (`undefined`) the rest.
 import { ALL } from '../scope-values';
 import type { DimensionRule } from '../table-paths';
+import { ONLY_DIMENSIONS } from './builder-symbols';
 import type { CompileRun } from './compile-run';
 import { type BuilderLike, isRaw, type Statement } from './knex-internals';
-import { type Filter, filtersFirst, ONLY_DIMENSIONS, type PathSubquery, wherePredicate } from './predicates';
-import type { Rewrite } from './rewrite';
-import { holdsNoObject, isBareName } from './table-refs';
+import { type Filter, filtersFirst, type PathSubquery, type Rewrite, wherePredicate } from './predicates';
+import { holdsOnlyNames, isBareName } from './table-refs';
 
 const NO_PATHS: PathSubquery = () => {
   throw new Error('knex-scopes: a plain read has no FK-path filter'); // unreachable: direct rules only
@@ -23,12 +23,8 @@ export function rewritePlainRead(builder: BuilderLike, run: CompileRun): Rewrite
   const single = builder._single;
   const table = single.table;
   if (typeof table !== 'string' || single.schema !== undefined || !isBareName(table)) return undefined;
+  if (!holdsOnlyNames(builder)) return undefined;
   const statements = builder._statements;
-  for (let i = 0; i < statements.length; i++) {
-    const s = statements[i] as Statement;
-    if (s.grouping === 'join' || s.grouping === 'with') return undefined;
-    if (!holdsNoObject(s.value) || !holdsNoObject(s.column)) return undefined;
-  }
   const policy = run.policy.matcher.match(table);
   if (policy === undefined) return null; // an unscoped table, and no raw SQL to refuse
   if ((builder as unknown as Record<symbol, unknown>)[ONLY_DIMENSIONS] !== undefined) return undefined;

@@ -4,6 +4,7 @@
 import { ScopeError } from '../errors';
 import { ALL, type ScopeKey, type ScopeValue, scopeValueIncludes } from '../scope-values';
 import type { DimensionRule, PathRule, TablePolicy } from '../table-paths';
+import { INTERNAL_WRAPPER, ONLY_DIMENSIONS } from './builder-symbols';
 import type { CompileRun } from './compile-run';
 import {
   type BuilderLike,
@@ -19,20 +20,18 @@ import {
   type Filter,
   filtersFirst,
   guardJoinClauses,
-  INTERNAL_WRAPPER,
-  ONLY_DIMENSIONS,
   onPredicate,
   type PathSubquery,
+  type Rewrite,
   wherePredicate,
 } from './predicates';
-import { type RawFinding, scanRaw, scanStatementsForRaw, scanWrittenValuesForRaw } from './raw-policy';
+import { checkRaw, type RawFinding } from './raw/check-raw';
+import { isTrustedRaw } from './raw/trust';
 import { rewritePlainRead } from './rewrite-plain-read';
 import { plainScan, scanTableRefs, type TableRef } from './table-refs';
+import { walkBuilder } from './walk';
 
-export interface Rewrite {
-  readonly statements: Statement[];
-  readonly single: SingleLike;
-}
+export type { Rewrite } from './predicates';
 
 function missingScope(table: string, dimensions: string[]): ScopeError {
   const dims = dimensions.join(', ');
@@ -83,23 +82,52 @@ function enforcing(run: CompileRun): boolean {
 
 export function refuseRawFindings(run: CompileRun, findings: RawFinding[]): void {
   for (const f of findings) {
+    const table = f.table?.table;
     if (f.trusted) {
-      run.bypass('trusted-raw', f.table);
+      if (table !== undefined) run.bypass('trusted-raw', table);
       continue;
     }
     if (!enforcing(run)) {
-      run.bypass('scopes-disabled', f.table);
+      if (table !== undefined) run.bypass('scopes-disabled', table);
       continue;
     }
+    const hatch = 'Write it with the query builder, or, if it is safe, mark this one raw with trustRaw(db.raw(…)).';
+    run.refuse(
+      table !== undefined
+        ? new ScopeError(
+            'RAW_SQL_REFUSED',
+            `Raw SQL names the scoped table "${table}", and raw SQL cannot be filtered: "${f.text}". ${hatch}`,
+            { table, sql: f.text },
+          )
+        : new ScopeError(
+            'RAW_SQL_REFUSED',
+            `Raw SQL refused: it contains ${f.problem ?? 'something that cannot be read'}: "${f.text}". ${hatch}`,
+            { sql: f.text },
+          ),
+    );
+  }
+}
+
+/**
+ * Everything the builder holds, read once: a part the rewrite does not understand is refused,
+ * and every raw is read for scoped names and for SQL that could escape its slot.
+ */
+function inspectParts(builder: BuilderLike, run: CompileRun): void {
+  const walked = walkBuilder(builder);
+  if (walked.unknown !== undefined && enforcing(run)) {
     run.refuse(
       new ScopeError(
-        'RAW_SQL_REFUSED',
-        `Raw SQL names the scoped table "${f.table}", and raw SQL cannot be filtered: "${f.raw.sql}". ` +
-          'Write it with the query builder, or, if it is safe, mark this one statement with trustRaw(db.raw(…)).',
-        { table: f.table, sql: f.raw.sql },
+        'UNSUPPORTED_QUERY',
+        `This query holds ${walked.unknown}, which knex-scopes does not know how to check, so it is refused ` +
+          'rather than sent unchecked. Write it with the supported builder methods (docs/isolation.md), or run it ' +
+          'inside scopesDisabled() if it touches no scoped table.',
       ),
     );
   }
+  if (walked.raws.length === 0) return;
+  const findings: RawFinding[] = [];
+  for (const raw of walked.raws) checkRaw(raw, true, builder.client, run.policy.matcher, findings);
+  if (findings.length > 0) refuseRawFindings(run, findings);
 }
 
 function unsupported(table: string, what: string): ScopeError {
@@ -197,22 +225,16 @@ export function rewriteBuilder(builder: BuilderLike, run: CompileRun): Rewrite |
 /** rewriteBuilder() without the short way for plain reads (the property test compares them). */
 export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrite | null {
   const method = builder._method;
-  if (method === 'columnInfo') return null;
   const { matcher } = run.policy;
   const client = builder.client;
-  // Written values can hide raw SQL too: a write always gets the full scans.
-  const plain = method === 'insert' || method === 'update' ? undefined : plainScan(builder, matcher);
+  // A builder of names and values only (the common read) has nothing for the walk to find.
+  const plain = plainScan(builder, matcher);
+  if (plain === undefined && (builder as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] !== true) {
+    inspectParts(builder, run);
+  }
+  if (method === 'columnInfo') return null;
   const scan = plain ?? scanTableRefs(builder, matcher);
   if (scan.cteNames) refuseShadowingCtes(scan.cteNames, run);
-
-  if (plain === undefined && (builder as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] !== true) {
-    const findings: RawFinding[] = [];
-    for (const raw of scan.rawTables) scanRaw(raw, true, matcher, findings);
-    scanStatementsForRaw(builder._statements, matcher, findings);
-    // values written can be raw subqueries too: insert rows, update values, an upsert's merge
-    if (method === 'insert' || method === 'update') scanWrittenValuesForRaw(builder._single, matcher, findings);
-    if (findings.length > 0) refuseRawFindings(run, findings);
-  }
   if (scan.refs.length === 0) return null;
 
   const only = (builder as unknown as Record<symbol, readonly string[] | undefined>)[ONLY_DIMENSIONS];
@@ -239,20 +261,28 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
   }
   for (const ref of scan.refs) {
     const isBase = ref.site.kind === 'from';
-    if (method === 'truncate') {
-      if (enforcing(run)) run.refuse(unsupported(ref.policy.table, 'truncate()'));
+    if (method === 'truncate' || method === 'upsert') {
+      // truncate empties every tenant's rows; REPLACE / UPSERT replaces a conflicting row whoever owns it
+      const what =
+        method === 'truncate' ? 'truncate()' : 'upsert() (REPLACE INTO / UPSERT replaces rows of any tenant)';
+      if (enforcing(run)) run.refuse(unsupported(ref.policy.table, what));
       else run.bypass('scopes-disabled', ref.policy.table);
       continue;
     }
     const filters = filtersFor(run, ref.policy, isBase ? only : undefined);
     if (isBase && method === 'insert') {
       placement.single = guardInsert(run, placement.single, ref, filters, dialect);
-      if (!filters || filters.length === 0 || !single.merge) continue;
+      const merge = single.merge as { updates?: unknown } | undefined;
+      // merge values are an UPDATE of those columns; merge() of the inserted columns was checked above
+      if (merge && isPlainRecord(merge.updates)) guardAssignments(run, merge.updates, undefined, ref, filters);
+      if (!filters || filters.length === 0 || !merge) continue;
       // an upsert's DO UPDATE must not overwrite another tenant's row
       for (const f of filters) placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
       continue;
     }
-    if (isBase && method === 'update') guardUpdate(run, single, ref, filters);
+    if (isBase && method === 'update') {
+      guardAssignments(run, single.update as Record<string, unknown> | undefined, single.counter, ref, filters);
+    }
     if (!filters || filters.length === 0) continue;
 
     const site = ref.site;
@@ -345,8 +375,28 @@ function guardInsert(
     run.refuse(unsupported(table, 'INSERT … SELECT'));
     return single;
   }
-  if (data === undefined || isRaw(data)) return single; // raw values go through the raw policy
-  const rows = Array.isArray(data) ? data : [data];
+  if (data === undefined) return single;
+  const rows: unknown[] = Array.isArray(data) ? data : [data];
+  for (const row of rows) {
+    if (isPlainRecord(row)) {
+      refuseDuplicateColumns(run, table, row, ref);
+      continue;
+    }
+    // a raw body (`insert(db.raw('(cols) values (…)'))`) or a raw row cannot be stamped or checked
+    if (isRaw(row) && isTrustedRaw(row)) {
+      run.bypass('trusted-raw', table);
+      continue;
+    }
+    run.refuse(
+      new ScopeError(
+        isRaw(row) ? 'RAW_SQL_REFUSED' : 'UNSUPPORTED_QUERY',
+        `Insert into "${table}" refused: ${isRaw(row) ? 'a raw INSERT body' : `a row that is a ${typeof row}, not an object,`} ` +
+          'cannot be stamped with the tenant or checked. Insert objects of column → value, or mark a raw you vouch for with trustRaw().',
+        isRaw(row) ? { table, sql: row.sql } : { table },
+      ),
+    );
+    return single;
+  }
   for (const f of filters) {
     if (f.rule.kind !== 'path') continue;
     const rule = f.rule;
@@ -478,28 +528,64 @@ function requireParents(
   if (keys.length > 0) run.requireParents(table, rule, schema, keys);
 }
 
-/** UPDATE: a tenant column may only be set to a value inside the scope, never incremented. */
-function guardUpdate(run: CompileRun, single: SingleLike, ref: TableRef, filters: Filter[] | undefined): void {
+/**
+ * UPDATE values (and an upsert's merge values): a tenant column may only be set to a value inside
+ * the scope, an FK path key only to a parent visible in it; neither may be incremented.
+ */
+function guardAssignments(
+  run: CompileRun,
+  update: Record<string, unknown> | undefined,
+  counter: unknown,
+  ref: TableRef,
+  filters: Filter[] | undefined,
+): void {
   if (!filters) return;
   const table = ref.policy.table;
-  const update = single.update as Record<string, unknown> | undefined;
-  const counter = single.counter as Record<string, unknown> | undefined;
+  if (isPlainRecord(update)) refuseDuplicateColumns(run, table, update, ref);
+  if (isPlainRecord(counter)) refuseDuplicateColumns(run, table, counter, ref);
   for (const f of filters) {
     const column = f.rule.column;
-    if (f.rule.kind === 'path') {
-      const key = update && typeof update === 'object' ? findKey(run, update, column) : undefined;
-      if (key !== undefined) requireParents(run, table, f.rule, ref.schema, [update?.[key]]);
-      if (counter && typeof counter === 'object' && findKey(run, counter, column) !== undefined) {
-        run.refuse(crossScope(table, column, f.rule.dimension, `"${column}" cannot be incremented or decremented.`));
-      }
-      continue;
-    }
-    if (update && typeof update === 'object') {
-      const key = findKey(run, update, column);
-      if (key !== undefined) checkWritten(run, table, column, f.rule.dimension, f.value, update[key]);
-    }
-    if (counter && typeof counter === 'object' && findKey(run, counter, column) !== undefined) {
+    const key = isPlainRecord(update) ? findKey(run, update, column) : undefined;
+    if (key !== undefined && f.rule.kind === 'path') requireParents(run, table, f.rule, ref.schema, [update?.[key]]);
+    else if (key !== undefined) checkWritten(run, table, column, f.rule.dimension, f.value, update?.[key]);
+    if (isPlainRecord(counter) && findKey(run, counter, column) !== undefined) {
       run.refuse(crossScope(table, column, f.rule.dimension, `"${column}" cannot be incremented or decremented.`));
     }
+  }
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || isRaw(value) || isBuilder(value))
+    return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Two keys of one written object that the database takes for the same column (`tenant_id` and
+ * `TENANT_ID`; `tenantId` and `tenant_id` under a snake-case mapper): the check would see one, the
+ * database apply the other. Refused, whichever column it is.
+ */
+function refuseDuplicateColumns(run: CompileRun, table: string, row: Record<string, unknown>, ref: TableRef): void {
+  const keys = Object.keys(row);
+  if (keys.length < 2) return;
+  const matcher = run.policy.matcher;
+  const seen = new Map<string, string>();
+  for (const key of keys) {
+    const dot = key.lastIndexOf('.');
+    const name = matcher.normalize(dot === -1 ? key : key.slice(dot + 1));
+    const other = seen.get(name);
+    if (other === undefined) {
+      seen.set(name, key);
+      continue;
+    }
+    const rule = ref.policy.rules.find((r) => matcher.normalize(r.column) === name);
+    const message = `"${other}" and "${key}" name the same column; write it once.`;
+    run.refuse(
+      rule
+        ? crossScope(table, rule.column, rule.dimension, message)
+        : new ScopeError('UNSUPPORTED_QUERY', `Write to "${table}" refused: ${message}`, { table, column: key }),
+    );
+    return;
   }
 }

@@ -4,13 +4,9 @@
 import { type ScopeState, scopeStorage } from '../scope-state';
 import type { ScopeValues } from '../scope-values';
 import { normalizeScopeValues } from '../scope-values';
+import { COMPILE_TOP_LEVEL, CREATED, OVERRIDE } from './builder-symbols';
 import { currentRun } from './compile-run';
 import type { BuilderLike, ClientLike } from './knex-internals';
-
-export const CREATED: unique symbol = Symbol('knex-scopes.createdIn');
-export const OVERRIDE: unique symbol = Symbol('knex-scopes.override');
-/** The scoped client's method that runs one top-level compile of a builder. */
-export const COMPILE_TOP_LEVEL: unique symbol = Symbol('knex-scopes.compileTopLevel');
 
 /** A builder's own toSQL (the dialect's), called with the builder as `this`. */
 export type DialectToSQL = (this: BuilderLike, method: string | undefined, tz: unknown) => unknown;

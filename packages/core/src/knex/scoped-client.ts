@@ -4,19 +4,13 @@
 // Object.create(client.constructor.prototype)) inherit it.
 import { isScopeError } from '../errors';
 import { scopeStorage } from '../scope-state';
+import { COMPILE_TOP_LEVEL, CREATED, OVERRIDE } from './builder-symbols';
 import { CompileRun, callInRun, currentRun, type ScopedPolicy } from './compile-run';
 import { type BuilderLike, type ClientLike, type CompilerLike, isBuilder, isRaw, type RawLike } from './knex-internals';
 import { PARENT_CHECKS, type PendingParentChecks, verifyParents } from './parent-checks';
-import { type RawFinding, scanRaw } from './raw-policy';
+import { checkRaw, type RawFinding } from './raw/check-raw';
 import { refuseRawFindings, rewriteBuilder } from './rewrite';
-import {
-  COMPILE_TOP_LEVEL,
-  CREATED,
-  type DialectToSQL,
-  OVERRIDE,
-  type ScopedBuilderFields,
-  scopedBuilderClass,
-} from './scoped-builder';
+import { type DialectToSQL, type ScopedBuilderFields, scopedBuilderClass } from './scoped-builder';
 
 export const POLICY: unique symbol = Symbol.for('knex-scopes.policy');
 const OWN_RUN: unique symbol = Symbol('knex-scopes.ownRun');
@@ -119,7 +113,8 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
 
     override queryCompiler(builder: BuilderLike, bindings?: unknown[]): CompilerLike {
       if (!compilerClass) {
-        compilerClass = super.queryCompiler(builder, bindings).constructor as CompilerClass;
+        // learnt on a blank builder: the dialect's compiler may warn about what a real one holds
+        compilerClass = super.queryCompiler(super.queryBuilder()).constructor as CompilerClass;
       }
       const Compiler = compilerClass;
       if (!isBuilder(builder)) return new Compiler(this, builder, bindings);
@@ -147,7 +142,7 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
     }
 
     override runner(builder: unknown) {
-      if (isRaw(builder) && !isBuilder(builder)) checkRawStatement(builder as RawLike, policy);
+      if (isRaw(builder) && !isBuilder(builder)) checkRawStatement(this, builder as RawLike, policy);
       const runner = super.runner(builder) as ReturnType<ClientLike['runner']> & RunnerLike;
       if (isBuilder(builder) && (builder._method === 'insert' || builder._method === 'update')) {
         const query = runner.query;
@@ -188,9 +183,9 @@ function compileRewritten(
 }
 
 /** A whole raw statement (`db.raw(…)`) run through a wrapped instance. */
-function checkRawStatement(raw: RawLike, policy: ScopedPolicy): void {
+function checkRawStatement(client: ClientLike, raw: RawLike, policy: ScopedPolicy): void {
   const findings: RawFinding[] = [];
-  scanRaw(raw, false, policy.matcher, findings);
+  checkRaw(raw, false, client, policy.matcher, findings);
   if (findings.length === 0) return;
   const run = new CompileRun(policy, undefined, storage.getStore(), undefined);
   try {

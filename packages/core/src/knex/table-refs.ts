@@ -2,6 +2,7 @@
 // knex.ref), joins, PostgreSQL USING / UPDATE … FROM. Nested builders and callbacks are not
 // followed here: they come back through the compiler seam on their own.
 import type { TablePolicy } from '../table-paths';
+import { QUERY_METHODS, SINGLE_FIELDS, STATEMENT_TYPES } from './classify';
 import {
   type BuilderLike,
   isBuilder,
@@ -78,8 +79,6 @@ function nameOf(table: unknown, schema: string | undefined): ParsedName | undefi
 
 export interface RefScan {
   readonly refs: TableRef[];
-  /** Raw table expressions (fromRaw, joinRaw, join(raw)), for the raw policy. */
-  readonly rawTables: RawLike[];
   /** A right or full outer join: its scoped tables are replaced by filtered derived tables. */
   rightOrFull: boolean;
   /** The names of the builder's CTEs (`with`), if any. */
@@ -136,16 +135,11 @@ function scanTable(
     push(scan, matcher, parsed, kind, undefined, join, index);
     return;
   }
-  if (isRaw(table)) {
-    scan.rawTables.push(table);
-    return;
-  }
   if (typeof table === 'object' && table !== null && !isBuilder(table)) {
     // `{ p: 'pages', c: 'comments' }`: each entry is an aliased table (several make a comma join)
     for (const [alias, value] of Object.entries(table as Record<string, unknown>)) {
       const inner = nameOf(value, schema);
       if (inner) push(scan, matcher, { ...inner, alias }, kind, alias, join, index);
-      else if (isRaw(value)) scan.rawTables.push(value);
     }
   }
 }
@@ -155,7 +149,7 @@ function scanTable(
  * statements (which also notes right/full joins and CTE names).
  */
 export function scanTableRefs(builder: BuilderLike, matcher: TableMatcher): RefScan {
-  const scan: RefScan = { refs: [], rawTables: [], rightOrFull: false, cteNames: undefined, joined: false };
+  const scan: RefScan = { refs: [], rightOrFull: false, cteNames: undefined, joined: false };
   const single = builder._single;
   const schema = single.schema;
   if (single.table !== undefined) scanTable(scan, matcher, single.table, schema, 'from', undefined, -1);
@@ -173,10 +167,7 @@ export function scanTableRefs(builder: BuilderLike, matcher: TableMatcher): RefS
     scan.joined = true;
     const join = s as JoinClauseLike;
     if (OUTER_JOINS_KEEPING_RIGHT.has(join.joinType)) scan.rightOrFull = true;
-    if (join.joinType === 'raw') {
-      if (isRaw(join.table)) scan.rawTables.push(join.table);
-      continue;
-    }
+    if (join.joinType === 'raw') continue; // a raw join is read by the raw reader
     scanTable(scan, matcher, join.table, join.schema, 'join', join, i);
   }
   // PostgreSQL: `del().using(t)` and `update().updateFrom(t)`
@@ -198,23 +189,42 @@ export function holdsNoObject(value: unknown): boolean {
 }
 
 /**
- * The scan of the most common builder: its FROM one table named by a string, its statements
- * (selected columns, WHERE, ORDER BY…) only names and values, no join, CTE, USING or object.
- * For such a builder, scanTableRefs() would return exactly this and the raw scan would find
- * nothing (both look only where this looks); it takes one short loop instead of their walk.
- * `undefined` for any other builder: it gets the full scans.
+ * True when the builder holds only names and values: every statement and `_single` field a
+ * string, number or list of them (no raw, builder, callback or object), no join or CTE, and every
+ * part classified (classify.ts). The full walk would find nothing in such a builder.
+ */
+export function holdsOnlyNames(builder: BuilderLike): boolean {
+  if (!QUERY_METHODS.has(builder._method)) return false;
+  const statements = builder._statements;
+  for (let i = 0; i < statements.length; i++) {
+    const s = statements[i] as Statement;
+    if (s.grouping === 'join' || s.grouping === 'with') return false;
+    const types = STATEMENT_TYPES.get(s.grouping);
+    if (types === undefined || !types.has(s.type)) return false;
+    for (const key in s) if (!holdsNoObject(s[key])) return false;
+  }
+  const single = builder._single as Record<string, unknown>;
+  for (const key in single) {
+    const value = single[key];
+    if (!SINGLE_FIELDS.has(key)) {
+      if (value !== undefined) return false;
+    } else if (key !== 'skipBinding' && !holdsNoObject(value)) return false;
+  }
+  const comments = (builder as unknown as { _comments?: unknown[] })._comments;
+  return comments === undefined || comments.length === 0;
+}
+
+/**
+ * The scan of the most common builder: its FROM one table named by a string, nothing but names
+ * and values (holdsOnlyNames), no USING. scanTableRefs() would return exactly this and the walk
+ * would find nothing; it takes one short loop instead. `undefined` for any other builder.
  */
 export function plainScan(builder: BuilderLike, matcher: TableMatcher): RefScan | undefined {
   const single = builder._single;
   const table = single.table;
   if (typeof table !== 'string' || single.using !== undefined || single.updateFrom !== undefined) return undefined;
-  const statements = builder._statements;
-  for (let i = 0; i < statements.length; i++) {
-    const s = statements[i] as Statement;
-    if (s.grouping === 'join' || s.grouping === 'with') return undefined;
-    if (!holdsNoObject(s.value) || !holdsNoObject(s.column)) return undefined;
-  }
-  const scan: RefScan = { refs: [], rawTables: [], rightOrFull: false, cteNames: undefined, joined: false };
+  if (!holdsOnlyNames(builder)) return undefined;
+  const scan: RefScan = { refs: [], rightOrFull: false, cteNames: undefined, joined: false };
   push(scan, matcher, parseTableName(table, single.schema), 'from', undefined, undefined, -1);
   return scan;
 }

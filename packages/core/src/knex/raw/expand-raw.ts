@@ -1,0 +1,134 @@
+// The text of a raw as Knex will send it, with every binding form spliced in the way Knex's raw
+// formatter splices it: `?` and `:x` bound to a raw or a ref (its SQL), `??` and `:x:` bound to
+// a string, an array or an object (identifiers, aliases), nested raws recursively. A builder or
+// callback bound anywhere stands as `(?)`: it is compiled, and filtered, through the compiler seam.
+import { isBuilder, isRaw, type RawLike } from '../knex-internals';
+import { isTrustedRaw } from './trust';
+
+export interface Expanded {
+  readonly text: string;
+  /** Why the bindings could not be spliced as Knex would (Knex would throw, or we cannot tell). */
+  readonly problem: string | undefined;
+}
+
+const SUBQUERY = '(?)';
+
+class Expander {
+  problem: string | undefined;
+
+  constructor(private readonly quote: string) {}
+
+  identifier(name: string): string {
+    return (
+      this.quote +
+      name
+        .trim()
+        .split(this.quote)
+        .join(this.quote + this.quote) +
+      this.quote
+    );
+  }
+
+  /** Knex's wrapString: `schema.table as alias` → quoted segments. */
+  wrapString(value: string): string {
+    const as = value.search(/ as /i);
+    if (as !== -1) return `${this.wrapString(value.slice(0, as))} as ${this.identifier(value.slice(as + 4))}`;
+    return value
+      .split('.')
+      .map((segment) => this.identifier(segment))
+      .join('.');
+  }
+
+  /** Knex's wrap(): what a `??` binding, or one element of it, becomes. */
+  wrap(value: unknown, depth: number): string {
+    if (isBuilder(value) || typeof value === 'function') return SUBQUERY;
+    if (isRaw(value)) return this.raw(value, depth + 1);
+    if (typeof value === 'number') return String(value);
+    if (typeof value === 'object' && value !== null) {
+      const parts: string[] = [];
+      for (const alias in value) {
+        const inner = (value as Record<string, unknown>)[alias];
+        parts.push(`${this.wrap(inner, depth)} as ${this.identifier(alias)}`);
+      }
+      return parts.join(', ');
+    }
+    return this.wrapString(String(value));
+  }
+
+  columnize(value: unknown, depth: number): string {
+    return Array.isArray(value) ? value.map((v) => this.wrap(v, depth)).join(', ') : this.wrap(value, depth);
+  }
+
+  /** Knex's client.parameter(): what a `?` binding becomes. */
+  parameter(value: unknown, depth: number): string {
+    if (isBuilder(value) || typeof value === 'function') return SUBQUERY;
+    if (isRaw(value)) return this.raw(value, depth + 1);
+    return '?';
+  }
+
+  raw(raw: RawLike, depth: number): string {
+    if (depth > 0 && isTrustedRaw(raw)) return '?';
+    if (depth > 32) {
+      this.problem = 'raws nested more than 32 deep';
+      return '?';
+    }
+    const r = raw as RawLike & {
+      _wrappedBefore?: unknown;
+      _wrappedAfter?: unknown;
+      _schema?: unknown;
+      _alias?: unknown;
+    };
+    let sql: string;
+    if (typeof r.ref === 'string') {
+      // knex.ref(): a name, with its schema and alias
+      const name = typeof r._schema === 'string' && r._schema ? `${r._schema}.${r.ref}` : r.ref;
+      sql = this.columnize(name, depth) + (r._alias ? ` as ${this.wrap(r._alias, depth)}` : '');
+    } else sql = this.body(r, depth);
+    const before = typeof r._wrappedBefore === 'string' ? r._wrappedBefore : '';
+    const after = typeof r._wrappedAfter === 'string' ? r._wrappedAfter : '';
+    if ((r._wrappedBefore && !before) || (r._wrappedAfter && !after))
+      this.problem = 'a raw wrapped in something other than text';
+    return before + sql + after;
+  }
+
+  private body(raw: RawLike, depth: number): string {
+    const sql: unknown = raw.sql;
+    if (typeof sql !== 'string') {
+      this.problem = 'a raw whose SQL is not a string';
+      return '';
+    }
+    const bindings: unknown = raw.bindings;
+    if (Array.isArray(bindings)) {
+      let index = 0;
+      const text = sql.replace(/\\?\?\??/g, (match) => {
+        if (match === '\\?') return match;
+        const value: unknown = bindings[index++];
+        return match === '??' ? this.columnize(value, depth) : this.parameter(value, depth);
+      });
+      if (index !== bindings.length) this.problem = `a raw with ${bindings.length} bindings for ${index} placeholders`;
+      return text;
+    }
+    if (bindings !== null && typeof bindings === 'object' && !isRaw(bindings) && !isBuilder(bindings)) {
+      const values = bindings as Record<string, unknown>;
+      return sql.replace(
+        /\\?(:(\w+):(?=::)|:(\w+):(?!:)|:(\w+))/g,
+        (match, p1: string, p2?: string, p3?: string, p4?: string) => {
+          if (match !== p1) return p1;
+          const key = (p2 ?? p3 ?? p4) as string;
+          const value = values[key];
+          if (value === undefined) return match;
+          const isIdentifier = match.endsWith(':');
+          return isIdentifier ? this.columnize(value, depth) : this.parameter(value, depth);
+        },
+      );
+    }
+    return sql;
+  }
+}
+
+/** The raw's final text for the reader; quote is the dialect's identifier quote. */
+export function expandRaw(raw: RawLike, quote: string): Expanded {
+  const expander = new Expander(quote);
+  const text = expander.raw(raw, 0);
+  return { text, problem: expander.problem };
+}
