@@ -275,6 +275,9 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
       const merge = single.merge as { updates?: unknown } | undefined;
       // merge values are an UPDATE of those columns; merge() of the inserted columns was checked above
       if (merge && isPlainRecord(merge.updates)) guardAssignments(run, merge.updates, undefined, ref, filters);
+      else if (merge && filters && !isColumnList(merge.updates)) {
+        run.refuse(unsupported(ref.policy.table, 'merge() with values that are not an object of column → value'));
+      }
       if (!filters || filters.length === 0 || !merge) continue;
       // an upsert's DO UPDATE must not overwrite another tenant's row
       for (const f of filters) placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
@@ -541,6 +544,11 @@ function guardAssignments(
 ): void {
   if (!filters) return;
   const table = ref.policy.table;
+  if (update !== undefined && !isPlainRecord(update)) {
+    // Knex reads any other object's own fields as columns (a raw's among them)
+    run.refuse(unsupported(table, 'An update with values that are not an object of column → value'));
+    return;
+  }
   if (isPlainRecord(update)) refuseDuplicateColumns(run, table, update, ref);
   if (isPlainRecord(counter)) refuseDuplicateColumns(run, table, counter, ref);
   for (const f of filters) {
@@ -552,6 +560,11 @@ function guardAssignments(
       run.refuse(crossScope(table, column, f.rule.dimension, `"${column}" cannot be incremented or decremented.`));
     }
   }
+}
+
+/** `merge()` / `merge(['title', 'views'])`: the inserted values of those columns. */
+function isColumnList(value: unknown): boolean {
+  return value === undefined || (Array.isArray(value) && value.every((v) => typeof v === 'string'));
 }
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {

@@ -93,6 +93,8 @@ class Expander {
 
   private body(raw: RawLike, depth: number): string {
     const sql: unknown = raw.sql;
+    // joinRaw(db.raw(…)) wraps a raw in a raw: Knex prints the inner one in its place
+    if (isRaw(sql)) return this.raw(sql, depth + 1);
     if (typeof sql !== 'string') {
       this.problem = 'a raw whose SQL is not a string';
       return '';
