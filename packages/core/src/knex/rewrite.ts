@@ -28,6 +28,7 @@ import {
 import { checkRaw, type RawFinding } from './raw/check-raw';
 import { isTrustedRaw } from './raw/trust';
 import { rewritePlainRead } from './rewrite-plain-read';
+import type { TableMatcher } from './table-names';
 import { plainScan, scanTableRefs, type TableRef } from './table-refs';
 import { walkBuilder } from './walk';
 
@@ -283,8 +284,15 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
       for (const f of filters) placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
       continue;
     }
-    if (isBase && method === 'update') {
-      guardAssignments(run, single.update as Record<string, unknown> | undefined, single.counter, ref, filters);
+    if (method === 'update' && (isBase || isJoinRef(ref))) {
+      // a joined UPDATE (MySQL) may set a joined table's columns too: `set pages.tenant_id = 2`
+      guardAssignments(
+        run,
+        ownKeys(single.update, ref, isBase, matcher),
+        ownKeys(single.counter, ref, isBase, matcher),
+        ref,
+        filters,
+      );
     }
     if (!filters || filters.length === 0) continue;
 
@@ -537,7 +545,7 @@ function requireParents(
  */
 function guardAssignments(
   run: CompileRun,
-  update: Record<string, unknown> | undefined,
+  update: unknown,
   counter: unknown,
   ref: TableRef,
   filters: Filter[] | undefined,
@@ -560,6 +568,34 @@ function guardAssignments(
       run.refuse(crossScope(table, column, f.rule.dimension, `"${column}" cannot be incremented or decremented.`));
     }
   }
+}
+
+function isJoinRef(ref: TableRef): boolean {
+  return ref.site.kind === 'join';
+}
+
+/**
+ * The keys of written values that belong to one reference: those qualified with its alias or
+ * name, and for the base table the unqualified ones too. Anything but a plain object is left
+ * whole to the base table, which refuses it.
+ */
+function ownKeys(values: unknown, ref: TableRef, isBase: boolean, matcher: TableMatcher): unknown {
+  if (!isPlainRecord(values)) return isBase ? values : undefined;
+  let own: Record<string, unknown> | undefined;
+  for (const key of Object.keys(values)) {
+    const dot = key.lastIndexOf('.');
+    const qualifier = dot === -1 ? undefined : key.slice(0, dot);
+    const mine =
+      qualifier === undefined
+        ? isBase
+        : [ref.qualifier, ref.alias, ref.name].some(
+            (q) => q !== undefined && matcher.normalize(q) === matcher.normalize(qualifier),
+          );
+    if (!mine) continue;
+    own ??= {};
+    own[key] = values[key];
+  }
+  return own;
 }
 
 /** `merge()` / `merge(['title', 'views'])`: the inserted values of those columns. */

@@ -143,6 +143,14 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
 
     override runner(builder: unknown) {
       if (isRaw(builder) && !isBuilder(builder)) checkRawStatement(this, builder as RawLike, policy);
+      // db.schema.raw(…) on the scoped instance: a raw statement like any other (DDL belongs on the base)
+      const sequence = (builder as { _sequence?: unknown } | null)?._sequence;
+      if (Array.isArray(sequence)) {
+        for (const step of sequence as Array<{ method?: unknown; args?: unknown[] }>) {
+          if (step.method === 'raw')
+            checkRawStatement(this, this.raw(step.args?.[0] as string, step.args?.[1]), policy);
+        }
+      }
       const runner = super.runner(builder) as ReturnType<ClientLike['runner']> & RunnerLike;
       if (isBuilder(builder) && (builder._method === 'insert' || builder._method === 'update')) {
         const query = runner.query;

@@ -83,10 +83,65 @@ function collectFromString(value: string, family: SqlFamily, out: Set<string>, d
   collectNames(inner.tokens, family, out, depth + 1);
 }
 
+// Ways to run SQL text that no reader can see into: functions that run a query (or dump a
+// table, a schema, a database) named by a string or an oid, and statements that execute text.
+const DYNAMIC_SQL_FUNCTIONS = new Set([
+  'query_to_xml',
+  'query_to_xmlschema',
+  'query_to_xml_and_xmlschema',
+  'cursor_to_xml',
+  'cursor_to_xmlschema',
+  'table_to_xml',
+  'table_to_xmlschema',
+  'table_to_xml_and_xmlschema',
+  'schema_to_xml',
+  'schema_to_xmlschema',
+  'schema_to_xml_and_xmlschema',
+  'database_to_xml',
+  'database_to_xmlschema',
+  'database_to_xml_and_xmlschema',
+  'dblink',
+  'dblink_exec',
+  'dblink_open',
+  'dblink_fetch',
+  'dblink_send_query',
+  'dblink_get_result',
+]);
+// Catalogs that hold column values (histograms, most common values, sample rows) of every tenant.
+const STATISTICS_CATALOGS = new Set([
+  'pg_stats',
+  'pg_stats_ext',
+  'pg_stats_ext_exprs',
+  'pg_statistic',
+  'pg_statistic_ext_data',
+  'column_stats',
+  'column_statistics',
+  'sqlite_stat1',
+  'sqlite_stat3',
+  'sqlite_stat4',
+]);
+const DYNAMIC_SQL_STATEMENTS = new Set(['do', 'execute', 'prepare', 'call', 'copy', 'handler', 'load']);
+
 function structuralProblems(lexed: Lexed, fragment: boolean, out: Set<string>): void {
   for (const p of lexed.problems) out.add(p);
   let depth = 0;
-  for (const t of lexed.tokens) {
+  let statementStart = true;
+  const tokens = lexed.tokens;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i] as Token;
+    if ((t.kind === 'word' || t.kind === 'quoted') && STATISTICS_CATALOGS.has(t.text.toLowerCase())) {
+      out.add(`the statistics catalog ${t.text}, which holds column values of every tenant`);
+    }
+    if (t.kind === 'word') {
+      const word = t.text.toLowerCase();
+      const next = tokens[i + 1];
+      if (DYNAMIC_SQL_FUNCTIONS.has(word) && next?.kind === 'punct' && next.text === '(') {
+        out.add(`dynamic SQL (${word}), which no reader can see into`);
+      } else if (statementStart && DYNAMIC_SQL_STATEMENTS.has(word)) {
+        out.add(`a ${word.toUpperCase()} statement, which runs SQL no reader can see into`);
+      }
+    }
+    statementStart = t.kind === 'punct' && (t.text === ';' || (t.text === '(' && statementStart));
     if (t.kind !== 'punct') continue;
     if (t.text === '(') depth++;
     else if (t.text === ')') {

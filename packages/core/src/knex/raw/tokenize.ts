@@ -69,12 +69,12 @@ export function tokenize(sql: string, family: SqlFamily, variant: LexicalVariant
   let openLineComment = false;
   const n = sql.length;
   let i = 0;
+  // Ends at a carriage return too (PostgreSQL does): ending early only reads more as SQL.
   const lineComment = () => {
-    const nl = sql.indexOf('\n', i);
-    if (nl === -1) {
-      openLineComment = true;
-      i = n;
-    } else i = nl + 1;
+    let j = i;
+    while (j < n && sql.charCodeAt(j) !== 10 && sql.charCodeAt(j) !== 13) j++;
+    if (j === n) openLineComment = true;
+    i = j + 1;
   };
   while (i < n) {
     const c = sql.charCodeAt(i);
