@@ -2,7 +2,7 @@
 // builder just for its compile; a scoped builder's toSQL() opens the run of a top-level compile.
 // The policy lives on the class prototype, so transaction and savepoint clients (built with
 // Object.create(client.constructor.prototype)) inherit it.
-import { isScopeError } from '../errors';
+import { isScopeError, ScopeError } from '../errors';
 import { scopeStorage } from '../scope-state';
 import { COMPILE_TOP_LEVEL, CREATED, OVERRIDE } from './builder-symbols';
 import { CompileRun, callInRun, currentRun, type ScopedPolicy } from './compile-run';
@@ -11,6 +11,7 @@ import { PARENT_CHECKS, type PendingParentChecks, verifyParents } from './parent
 import { checkRaw, type RawFinding } from './raw/check-raw';
 import { refuseRawFindings, rewriteBuilder } from './rewrite';
 import { type DialectToSQL, type ScopedBuilderFields, scopedBuilderClass } from './scoped-builder';
+import { parseTableName } from './table-refs';
 
 export const POLICY: unique symbol = Symbol.for('knex-scopes.policy');
 const OWN_RUN: unique symbol = Symbol('knex-scopes.ownRun');
@@ -143,14 +144,9 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
 
     override runner(builder: unknown) {
       if (isRaw(builder) && !isBuilder(builder)) checkRawStatement(this, builder as RawLike, policy);
-      // db.schema.raw(…) on the scoped instance: a raw statement like any other (DDL belongs on the base)
+      // a schema builder (DDL belongs on the base instance): its raws, and steps on scoped tables
       const sequence = (builder as { _sequence?: unknown } | null)?._sequence;
-      if (Array.isArray(sequence)) {
-        for (const step of sequence as Array<{ method?: unknown; args?: unknown[] }>) {
-          if (step.method === 'raw')
-            checkRawStatement(this, this.raw(step.args?.[0] as string, step.args?.[1]), policy);
-        }
-      }
+      if (Array.isArray(sequence)) checkSchemaSteps(this, sequence, policy);
       const runner = super.runner(builder) as ReturnType<ClientLike['runner']> & RunnerLike;
       if (isBuilder(builder) && (builder._method === 'insert' || builder._method === 'update')) {
         const query = runner.query;
@@ -187,6 +183,50 @@ function compileRewritten(
   } finally {
     builder._statements = _statements;
     builder._single = _single;
+  }
+}
+
+// Schema steps that only create, or only look: they touch no tenant's rows.
+const HARMLESS_SCHEMA_STEPS = new Set([
+  'createTable',
+  'createTableIfNotExists',
+  'createTableLike',
+  'hasTable',
+  'hasColumn',
+]);
+
+/**
+ * A schema builder run through the scoped instance (DDL belongs on the base instance): its raw
+ * steps are raw statements like any other, and a step that alters, renames or drops a scoped
+ * table is refused while enforcing, as truncate() is: it would reach every tenant's rows.
+ */
+function checkSchemaSteps(client: ClientLike, sequence: unknown[], policy: ScopedPolicy): void {
+  for (const step of sequence as Array<{ method?: unknown; args?: unknown[] } | null>) {
+    const method = step?.method;
+    const first = step?.args?.[0];
+    if (method === 'raw') {
+      checkRawStatement(client, client.raw(first as string, step?.args?.[1]), policy);
+      continue;
+    }
+    if (typeof method !== 'string' || HARMLESS_SCHEMA_STEPS.has(method) || typeof first !== 'string') continue;
+    const table = policy.matcher.match(parseTableName(first).name);
+    if (!table) continue;
+    const run = new CompileRun(policy, undefined, storage.getStore(), undefined);
+    const state = run.state();
+    if (state && !state.enabled) continue;
+    const error = new ScopeError(
+      'UNSUPPORTED_QUERY',
+      `schema.${method}("${first}") on the scoped instance would reach every tenant's rows of "${table.table}". ` +
+        'Run DDL on the base Knex instance (migrations, seeds), or inside scopesDisabled().',
+      { table: table.table },
+    );
+    try {
+      run.refuse(error);
+      run.finish(undefined);
+    } catch (e) {
+      if (isScopeError(e)) run.failed(e);
+      throw e;
+    }
   }
 }
 

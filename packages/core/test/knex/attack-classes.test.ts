@@ -1907,6 +1907,13 @@ forEachDialect('attack classes (#21)', (tdb) => {
           name: "trx.schema.raw('select * from pages') in a transaction of the wrapped instance",
           build: (db) => db.transaction((trx) => trx.schema.raw('select * from pages')),
         },
+        // DDL that reaches every tenant's rows, through the scoped instance (it belongs on the base)
+        { name: "db.schema.dropTable('page_tags')", build: (db) => db.schema.dropTable('page_tags') },
+        { name: "db.schema.renameTable('PAGE_TAGS', 'x')", build: (db) => db.schema.renameTable('PAGE_TAGS', 'x') },
+        {
+          name: "db.schema.alterTable('pages', drop column)",
+          build: (db) => db.schema.alterTable('pages', (t) => t.dropColumn('views')),
+        },
         // MySQL multi-table UPDATE: SET may name a column of a joined table, not only of the target
         {
           name: "comments join pages update({ 'pages.tenant_id': 2 }), the joined table's tenant column",
