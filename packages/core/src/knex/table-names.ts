@@ -42,9 +42,9 @@ export class TableMatcher {
     return foldName(String(mapped));
   }
 
-  /** The policy of a name read from raw SQL (already folded), or undefined. */
-  matchSqlName(folded: string): TablePolicy | undefined {
-    return this.bySqlName.get(folded) ?? this.match(folded);
+  /** The policy of a name read from raw SQL, as the database or the app's name mapping spells it. */
+  matchSqlName(name: string): TablePolicy | undefined {
+    return this.bySqlName.get(foldName(name)) ?? this.match(name);
   }
 
   /** The policy of a table name as written in a query, or undefined for an unscoped table. */

@@ -3,11 +3,13 @@
 // its slot is a problem. The corpus is ../shared/research/raw-sql-readers.md's, which three SQL
 // parsers got wrong in places; the reader must never miss a table in it (it may over-approximate).
 import assert from 'node:assert/strict';
+import { defineScopes, isScopeError, scope } from '@knex-scopes/core';
 import knexFactory from 'knex';
 import type { RawLike } from '../../dist/knex/knex-internals';
 import { expandRaw } from '../../dist/knex/raw/expand-raw';
 import { readSql } from '../../dist/knex/raw/read-sql';
 import type { SqlFamily } from '../../dist/knex/raw/sql-dialect';
+import { foldName } from '../../dist/knex/table-names';
 
 const corpus: Record<Exclude<SqlFamily, 'unknown'>, Array<[string, string[]]>> = {
   pg: [
@@ -74,7 +76,7 @@ describe('the raw reader', () => {
   for (const [family, cases] of Object.entries(corpus) as Array<[SqlFamily, Array<[string, string[]]>]>) {
     it(`finds every table of the research corpus (${family}), however it is written`, () => {
       for (const [sql, tables] of cases) {
-        const { names } = readSql(sql, family, false);
+        const names = readSql(sql, family, false).names.map(foldName);
         for (const t of tables)
           assert.ok(names.includes(t), `${family}: ${JSON.stringify(sql)} → ${names.join(', ')} lacks ${t}`);
       }
@@ -85,6 +87,7 @@ describe('the raw reader', () => {
     assert.match(readSql('select * from t /*!50000 , posts */', 'mysql', false).problems.join(), /executable comment/);
     // under ANSI_QUOTES "posts" is a name
     assert.ok(readSql('select * from t where a = "posts"', 'mysql', false).names.includes('posts'));
+    assert.ok(readSql('select * from t where a = "POSTS"', 'mysql', false).names.map(foldName).includes('posts'));
   });
 
   it('reads a backslash in a PostgreSQL string both ways (standard_conforming_strings off)', () => {
@@ -122,7 +125,8 @@ describe('the raw reader', () => {
 
   it('splices every binding form the way Knex does before reading', () => {
     const k = knexFactory({ client: 'pg' });
-    const text = (raw: unknown) => expandRaw(raw as RawLike, '"').text;
+    const protos = { raw: Object.getPrototypeOf(k.raw('')), ref: Object.getPrototypeOf(k.ref('x')) };
+    const text = (raw: unknown) => expandRaw(raw as RawLike, '"', protos).text;
     assert.equal(text(k.raw('select * from ?', [k.ref('pages')])), 'select * from "pages"');
     assert.equal(text(k.raw('select * from ?', [k.raw('pages')])), 'select * from pages');
     assert.equal(text(k.raw('select * from ??', [['pages', 'comments']])), 'select * from "pages", "comments"');
@@ -132,7 +136,37 @@ describe('the raw reader', () => {
     assert.equal(text(k.raw('select * from (?) x', [k('pages')])), 'select * from ((?)) x');
     assert.equal(text(k.raw('select ? where a = ?', [1, 'pages'])), 'select ? where a = ?');
     assert.equal(text(k.raw('x').wrap('(select * from pages) ', '')), '(select * from pages) x');
-    assert.match(String(expandRaw(k.raw('? ?', [1]) as unknown as RawLike, '"').problem), /bindings/);
+    assert.match(String(expandRaw(k.raw('? ?', [1]) as unknown as RawLike, '"', protos).problem), /bindings/);
+    // a raw that would send something else than what is read
+    const swapped = k.raw('1') as unknown as RawLike & { toSQL: unknown };
+    swapped.toSQL = () => ({ sql: 'select * from pages', bindings: [] });
+    assert.match(String(expandRaw(swapped, '"', protos).problem), /not Knex’s own/);
+    let reads = 0;
+    const getter = k.raw('1') as unknown as RawLike;
+    Object.defineProperty(getter, 'sql', { get: () => (reads++ === 0 ? '1' : 'select * from pages') });
+    assert.match(String(expandRaw(getter, '"', protos).problem), /not Knex’s own/);
+    class Sneaky extends (Object.getPrototypeOf(k.raw('')).constructor as new (c: unknown) => object) {}
+    const sub = Object.assign(new Sneaky((k as unknown as { client: unknown }).client), { sql: '1', bindings: [] });
+    assert.match(String(expandRaw(sub as unknown as RawLike, '"', protos).problem), /not Knex’s own/);
     void k.destroy();
+  });
+
+  it('matches names as the app maps them: an identifier binding goes through wrapIdentifier', () => {
+    const snake = (v: string) => v.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const base = knexFactory({
+      client: 'better-sqlite3',
+      useNullAsDefault: true,
+      connection: { filename: ':memory:' },
+      wrapIdentifier: (value, orig) => orig(snake(value)),
+    });
+    const db = defineScopes({ tables: { blog_pages: { tenant: 'tenant_id' } } }).wrap(base);
+    for (const binding of ['blogPages', 'BLOG_PAGES', 'blog_pages']) {
+      assert.throws(
+        () => scope({ tenant: 1 }, () => db('tags').whereRaw('exists (select 1 from ??)', [binding]).toSQL()),
+        (e: unknown) => isScopeError(e, 'RAW_SQL_REFUSED'),
+        binding,
+      );
+    }
+    void base.destroy();
   });
 });

@@ -4,7 +4,7 @@
 import type { TablePolicy } from '../../table-paths';
 import type { ClientLike, RawLike } from '../knex-internals';
 import type { TableMatcher } from '../table-names';
-import { expandRaw } from './expand-raw';
+import { expandRaw, type KnexRawPrototypes } from './expand-raw';
 import { readSql } from './read-sql';
 import { type SqlFamily, sqlFamily } from './sql-dialect';
 import { isTrustedRaw } from './trust';
@@ -20,15 +20,24 @@ export interface RawFinding {
   readonly problem?: string;
 }
 
-const families = new WeakMap<object, SqlFamily>();
+interface ClientFacts {
+  readonly family: SqlFamily;
+  readonly protos: KnexRawPrototypes;
+}
 
-function familyOf(client: ClientLike): SqlFamily {
-  let family = families.get(client);
-  if (family === undefined) {
-    family = sqlFamily(client.dialect);
-    families.set(client, family);
+const facts = new WeakMap<object, ClientFacts>();
+
+function factsOf(client: ClientLike): ClientFacts {
+  let known = facts.get(client);
+  if (known === undefined) {
+    const withRef = client as ClientLike & { ref(name: string): unknown };
+    known = {
+      family: sqlFamily(client.dialect),
+      protos: { raw: Object.getPrototypeOf(client.raw('')), ref: Object.getPrototypeOf(withRef.ref('x')) },
+    };
+    facts.set(client, known);
   }
-  return family;
+  return known;
 }
 
 /**
@@ -46,9 +55,9 @@ export function checkRaw(
     // knex.ref() in a builder: a column name, compiled as one
     return;
   }
-  const family = familyOf(client);
+  const { family, protos } = factsOf(client);
   const trusted = isTrustedRaw(raw);
-  const { text, problem } = expandRaw(raw, family === 'mysql' ? '`' : '"');
+  const { text, problem } = expandRaw(raw, family === 'mysql' ? '`' : '"', protos);
   if (problem !== undefined && !trusted) out.push({ raw, text, trusted, problem });
   const reading = readSql(text, family, fragment);
   if (!trusted) for (const p of reading.problems) out.push({ raw, text, trusted, problem: p });

@@ -13,10 +13,29 @@ export interface Expanded {
 
 const SUBQUERY = '(?)';
 
+const KNEX_METHODS = ['toSQL', 'toQuery', 'toString'];
+
+/** Knex's own Raw and Ref prototypes: a subclass of the app's could override toSQL. */
+export interface KnexRawPrototypes {
+  readonly raw: object;
+  readonly ref: object;
+}
+
+function hasKnexShape(raw: RawLike, protos: KnexRawPrototypes): boolean {
+  for (const name of KNEX_METHODS) if (Object.hasOwn(raw, name)) return false;
+  const sql = Object.getOwnPropertyDescriptor(raw, 'sql');
+  if (sql !== undefined && !('value' in sql)) return false;
+  const proto = Object.getPrototypeOf(raw);
+  return proto === protos.raw || proto === protos.ref;
+}
+
 class Expander {
   problem: string | undefined;
 
-  constructor(private readonly quote: string) {}
+  constructor(
+    private readonly quote: string,
+    private readonly protos: KnexRawPrototypes,
+  ) {}
 
   identifier(name: string): string {
     return (
@@ -68,6 +87,12 @@ class Expander {
 
   raw(raw: RawLike, depth: number): string {
     if (depth > 0 && isTrustedRaw(raw)) return '?';
+    // Knex sends what toSQL() returns and reads `sql` more than once: a raw that replaces
+    // either could send something else than what is read here
+    if (!hasKnexShape(raw, this.protos)) {
+      this.problem = 'a raw whose toSQL or sql is not Knex’s own';
+      return '?';
+    }
     if (depth > 32) {
       this.problem = 'raws nested more than 32 deep';
       return '?';
@@ -129,8 +154,8 @@ class Expander {
 }
 
 /** The raw's final text for the reader; quote is the dialect's identifier quote. */
-export function expandRaw(raw: RawLike, quote: string): Expanded {
-  const expander = new Expander(quote);
+export function expandRaw(raw: RawLike, quote: string, protos: KnexRawPrototypes): Expanded {
+  const expander = new Expander(quote, protos);
   const text = expander.raw(raw, 0);
   return { text, problem: expander.problem };
 }

@@ -4,12 +4,11 @@
 // is a name (`from 'pages'`, `'pages'::regclass`) or reads as SQL (dynamic SQL). What cannot be
 // read, or could escape the slot it is spliced into, is a problem: the caller refuses it.
 import { LRUCache } from 'lru-cache';
-import { foldName } from '../table-names';
 import type { LexicalVariant, SqlFamily } from './sql-dialect';
 import { type Lexed, type Token, tokenize } from './tokenize';
 
 export interface SqlReading {
-  /** Candidate table names, folded (see foldName). */
+  /** Candidate table names, as written (the matcher folds them, see foldName). */
   readonly names: readonly string[];
   /** Why the text cannot be accepted as it is (empty when it can). */
   readonly problems: readonly string[];
@@ -53,7 +52,7 @@ function collectNames(tokens: readonly Token[], family: SqlFamily, out: Set<stri
     const after = tokens[i + 2];
     if (dot?.kind === 'punct' && dot.text === '.' && (isName(after) || (after?.kind === 'punct' && after.text === '*')))
       continue;
-    out.add(foldName(t.text));
+    out.add(t.text);
   }
 }
 
@@ -70,14 +69,13 @@ function collectFromString(value: string, family: SqlFamily, out: Set<string>, d
   // `'pages'`, `'public.pages'`, `'"pages"'`: the last segment of a name
   const isDotted = inner.tokens.every((t, i) => (i % 2 === 0 ? isName(t) : t.kind === 'punct' && t.text === '.'));
   if (last && isDotted && inner.tokens.length % 2 === 1) {
-    out.add(foldName(last.text));
+    out.add(last.text);
     return;
   }
   if (!names.some((t) => t.kind === 'word' && SQL_WORDS.has(t.text.toLowerCase()))) return;
   if (inner.problems.length > 0) {
     // unreadable dynamic SQL: every word in it counts
-    for (const word of trimmed.match(/[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/g) ?? [])
-      out.add(foldName(word));
+    for (const word of trimmed.match(/[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/g) ?? []) out.add(word);
     return;
   }
   collectNames(inner.tokens, family, out, depth + 1);
@@ -161,7 +159,7 @@ function readUncached(sql: string, family: SqlFamily, fragment: boolean): SqlRea
   const problems = new Set<string>();
   if (family === 'unknown') {
     // no lexer for this dialect: every word anywhere counts, and parentheses must balance
-    for (const word of sql.match(/[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/g) ?? []) names.add(foldName(word));
+    for (const word of sql.match(/[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/g) ?? []) names.add(word);
     structuralProblems(
       tokenize(sql, 'pg', { backslashEscapes: false, doubleQuoteIsString: false }),
       fragment,
