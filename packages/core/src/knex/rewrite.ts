@@ -487,13 +487,17 @@ function checkWritten(
   value: Exclude<ScopeValue, symbol>,
   given: unknown,
 ): void {
+  if (isRaw(given) && isTrustedRaw(given)) {
+    run.bypass('trusted-raw', table); // vouched for: written as it is, unchecked
+    return;
+  }
   if (isRaw(given) || isBuilder(given) || typeof given === 'function') {
     run.refuse(
       crossScope(
         table,
         column,
         dimension,
-        `"${column}" is set to an expression that cannot be checked against the scope.`,
+        `"${column}" is set to an expression that cannot be checked against the scope (trustRaw() vouches for one).`,
       ),
     );
     return;
@@ -529,6 +533,10 @@ function requireParents(
     if (value === undefined || value === null) continue;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') {
       keys.push(value);
+      continue;
+    }
+    if (isRaw(value) && isTrustedRaw(value)) {
+      run.bypass('trusted-raw', table); // vouched for: not checked against the parent
       continue;
     }
     const what =

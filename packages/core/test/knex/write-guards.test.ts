@@ -1,9 +1,9 @@
 // Write guards (SPEC §4): no write verb can create, move or point a row outside the scope.
 import assert from 'node:assert/strict';
-import { ALL, scope, scopesDisabled } from '@knex-scopes/core';
+import { ALL, scope, scopesDisabled, trustRaw } from '@knex-scopes/core';
 import type { Knex } from 'knex';
 import { forEachDialect } from '../../../../test/support/databases';
-import { asTenant1, col, expectScopeError, recordQueries, useSeededDatabase } from './fixtures';
+import { asTenant1, col, expectScopeError, makeScopes, recordQueries, useSeededDatabase } from './fixtures';
 
 forEachDialect('scoped Knex: write guards', (tdb) => {
   let base: Knex;
@@ -167,6 +167,24 @@ forEachDialect('scoped Knex: write guards', (tdb) => {
       );
       assert.deepEqual(await snapshot(), before);
       assert.equal(Number(await t1(() => db('comments').update({ page_id: 2 }).where('id', 1))), 1);
+    });
+
+    it('writes a raw value for a scope column only when trustRaw() vouches for it, as a bypass', async () => {
+      const bypasses: string[] = [];
+      const vouched = makeScopes({ onBypass: (e) => bypasses.push(`${e.reason}:${e.tables.join()}`) }).wrap(base);
+      await expectScopeError(
+        t1(() => vouched('pages').insert({ title: 'r', tenant_id: db.raw('1') })),
+        'CROSS_SCOPE_WRITE',
+      );
+      await t1(() => vouched('pages').insert({ title: 'trusted', tenant_id: trustRaw(db.raw('1')) }));
+      await t1(() =>
+        vouched('comments')
+          .update({ page_id: trustRaw(db.raw('2')) })
+          .where('id', 1),
+      );
+      assert.deepEqual(col(await base('pages').where('title', 'trusted'), 'tenant_id'), ['1']);
+      assert.deepEqual(col(await base('comments').where('id', 1), 'page_id'), ['2']);
+      assert.deepEqual(bypasses, ['trusted-raw:pages', 'trusted-raw:comments']);
     });
 
     it('checks a two-dimension table on both of its dimensions', async () => {
