@@ -23,7 +23,8 @@ function isPlainObject(value: object): boolean {
 class Walker implements Walked {
   readonly raws: RawLike[] = [];
   unknown: string | undefined;
-  private readonly seen = new Set<object>();
+  // made at the first object met: most builders hold none
+  private seen: Set<object> | undefined;
 
   value(value: unknown): void {
     if (typeof value !== 'object' || value === null) return; // names, values, callbacks (compiled at the seam)
@@ -31,7 +32,9 @@ class Walker implements Walked {
       this.raws.push(value);
       return;
     }
-    if (isBuilder(value) || this.seen.has(value)) return;
+    if (isBuilder(value)) return;
+    this.seen ??= new Set();
+    if (this.seen.has(value)) return;
     this.seen.add(value);
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) this.value(value[i]);
