@@ -69,6 +69,17 @@ export function tokenize(sql: string, family: SqlFamily, variant: LexicalVariant
   let openLineComment = false;
   const n = sql.length;
   let i = 0;
+  /** A '…' string from `start`; false when it never ends (the rest cannot be read). */
+  const string = (start: number, backslash: boolean): boolean => {
+    const q = readQuoted(sql, start, 39, backslash);
+    if (!q) {
+      problems.push('an unterminated string');
+      return false;
+    }
+    tokens.push({ kind: 'string', text: q.value });
+    i = q.end;
+    return true;
+  };
   // Ends at a carriage return too (PostgreSQL does): ending early only reads more as SQL.
   const lineComment = () => {
     let j = i;
@@ -128,13 +139,7 @@ export function tokenize(sql: string, family: SqlFamily, variant: LexicalVariant
     }
     // strings
     if (c === 39) {
-      const q = readQuoted(sql, i, 39, variant.backslashEscapes);
-      if (!q) {
-        problems.push('an unterminated string');
-        break;
-      }
-      tokens.push({ kind: 'string', text: q.value });
-      i = q.end;
+      if (!string(i, variant.backslashEscapes)) break;
       continue;
     }
     // quoted identifiers (and MySQL's double-quoted strings)
@@ -195,13 +200,7 @@ export function tokenize(sql: string, family: SqlFamily, variant: LexicalVariant
       }
       // E'…' (PostgreSQL) always takes backslash escapes; other prefixes (N, X, B, _charset) do not change quoting
       if (family === 'pg' && (word === 'E' || word === 'e') && at === 39) {
-        const q = readQuoted(sql, j, 39, true);
-        if (!q) {
-          problems.push('an unterminated string');
-          break;
-        }
-        tokens.push({ kind: 'string', text: q.value });
-        i = q.end;
+        if (!string(j, true)) break;
         continue;
       }
       tokens.push({ kind: 'word', text: word });
