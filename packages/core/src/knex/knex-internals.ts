@@ -82,15 +82,34 @@ export interface ClientLike {
   runner(builder: unknown): { run(): Promise<unknown>; stream?: unknown };
 }
 
+/** As Knex tells a raw: any truthy `isRawInstance` (its formatter then calls the object's toSQL). */
 export function isRaw(value: unknown): value is RawLike {
-  return typeof value === 'object' && value !== null && (value as { isRawInstance?: unknown }).isRawInstance === true;
+  return typeof value === 'object' && value !== null && Boolean((value as { isRawInstance?: unknown }).isRawInstance);
+}
+
+// Knex tells a builder by `instanceof QueryBuilder`; the base prototype of every Knex copy we
+// wrap is registered here, so an object that only looks like a builder (a request body's
+// `{ _statements: [], _single: {} }`) is not taken for one.
+const builderBases = new WeakSet<object>();
+
+/** Registers the QueryBuilder base of a real builder: the topmost prototype with its own toSQL and where. */
+export function registerBuilderBaseOf(builder: object): void {
+  let base: object | undefined;
+  for (let p = Object.getPrototypeOf(builder); p !== null; p = Object.getPrototypeOf(p)) {
+    if (Object.hasOwn(p, 'toSQL') && Object.hasOwn(p, 'where')) base = p;
+  }
+  if (base) builderBases.add(base);
+}
+
+/** Registers the QueryBuilder base of a client's Knex. */
+export function registerBuilderBase(client: ClientLike): void {
+  registerBuilderBaseOf(client.queryBuilder());
 }
 
 export function isBuilder(value: unknown): value is BuilderLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    Array.isArray((value as BuilderLike)._statements) &&
-    typeof (value as BuilderLike)._single === 'object'
-  );
+  if (typeof value !== 'object' || value === null) return false;
+  for (let p = Object.getPrototypeOf(value); p !== null; p = Object.getPrototypeOf(p)) {
+    if (builderBases.has(p)) return true;
+  }
+  return false;
 }

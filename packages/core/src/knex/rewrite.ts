@@ -113,7 +113,7 @@ export function refuseRawFindings(run: CompileRun, findings: RawFinding[]): void
  * Everything the builder holds, read once: a part the rewrite does not understand is refused,
  * and every raw is read for scoped names and for SQL that could escape its slot.
  */
-function inspectParts(builder: BuilderLike, run: CompileRun): void {
+function inspectParts(builder: BuilderLike, run: CompileRun): Map<number, JoinClauseLike> | undefined {
   const walked = walkBuilder(builder);
   if (walked.unknown !== undefined && enforcing(run)) {
     run.refuse(
@@ -125,10 +125,12 @@ function inspectParts(builder: BuilderLike, run: CompileRun): void {
       ),
     );
   }
-  if (walked.raws.length === 0) return;
-  const findings: RawFinding[] = [];
-  for (const raw of walked.raws) checkRaw(raw, true, builder.client, run.policy.matcher, findings);
-  if (findings.length > 0) refuseRawFindings(run, findings);
+  if (walked.raws.length > 0) {
+    const findings: RawFinding[] = [];
+    for (const raw of walked.raws) checkRaw(raw, true, builder.client, run.policy.matcher, findings);
+    if (findings.length > 0) refuseRawFindings(run, findings);
+  }
+  return walked.frozenJoins;
 }
 
 function unsupported(table: string, what: string): ScopeError {
@@ -187,6 +189,8 @@ interface Placement {
   where: Statement[];
   /** Join statements replaced by index; made at the first join that needs it. */
   joins: Map<number, JoinClauseLike> | undefined;
+  /** Joins whose own ON clauses were already made safe to be followed by a filter. */
+  guarded: Set<number> | undefined;
   single: SingleLike;
 }
 
@@ -206,7 +210,9 @@ function addOnClauses(placement: Placement, join: JoinClauseLike, index: number,
   placement.joins ??= new Map();
   const joins = placement.joins;
   const current = joins.get(index) ?? join;
-  const own = current === join ? guardJoinClauses(join.clauses, isRaw) : current.clauses;
+  placement.guarded ??= new Set();
+  const own = placement.guarded.has(index) ? current.clauses : guardJoinClauses(current.clauses, isRaw);
+  placement.guarded.add(index);
   joins.set(index, { ...copyJoin(current), clauses: [...own, ...clauses] });
 }
 
@@ -230,17 +236,28 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
   const client = builder.client;
   // A builder of names and values only (the common read) has nothing for the walk to find.
   const plain = plainScan(builder, matcher);
-  if (plain === undefined && (builder as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] !== true) {
-    inspectParts(builder, run);
-  }
+  const frozenJoins =
+    plain === undefined && (builder as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] !== true
+      ? inspectParts(builder, run)
+      : undefined;
   if (method === 'columnInfo') return null;
   const scan = plain ?? scanTableRefs(builder, matcher);
   if (scan.cteNames) refuseShadowingCtes(scan.cteNames, run);
-  if (scan.refs.length === 0) return null;
+  if (scan.refs.length === 0) {
+    // what compiles must be what was read: join callbacks run once, in the walk
+    return frozenJoins
+      ? { statements: filtersFirst([], builder._statements, frozenJoins, isRaw), single: builder._single }
+      : null;
+  }
 
   const only = (builder as unknown as Record<symbol, readonly string[] | undefined>)[ONLY_DIMENSIONS];
   const single = builder._single;
-  const placement: Placement = { where: [], joins: undefined, single };
+  const placement: Placement = {
+    where: [],
+    joins: frozenJoins && new Map(frozenJoins),
+    guarded: undefined,
+    single,
+  };
   const dialect = client.dialect;
   const isPgDelete = method === 'del' && dialect === 'postgresql';
   const isWrite = method === 'update' || method === 'del' || method === 'insert' || method === 'truncate';
@@ -591,8 +608,9 @@ function ownKeys(values: unknown, ref: TableRef, isBase: boolean, matcher: Table
   if (!isPlainRecord(values)) return isBase ? values : undefined;
   let own: Record<string, unknown> | undefined;
   for (const key of Object.keys(values)) {
-    const dot = key.lastIndexOf('.');
-    const qualifier = dot === -1 ? undefined : key.slice(0, dot);
+    // `pages.tenant_id`, `db.pages.tenant_id`: the table is the segment before the column
+    const segments = key.split('.');
+    const qualifier = segments.length < 2 ? undefined : (segments[segments.length - 2] as string);
     const mine =
       qualifier === undefined
         ? isBase

@@ -186,7 +186,7 @@ function compileRewritten(
   }
 }
 
-// Schema steps that only create, or only look: they touch no tenant's rows.
+// Schema steps that only create a table or only look: they reach no tenant's rows.
 const HARMLESS_SCHEMA_STEPS = new Set([
   'createTable',
   'createTableIfNotExists',
@@ -197,8 +197,9 @@ const HARMLESS_SCHEMA_STEPS = new Set([
 
 /**
  * A schema builder run through the scoped instance (DDL belongs on the base instance): its raw
- * steps are raw statements like any other, and a step that alters, renames or drops a scoped
- * table is refused while enforcing, as truncate() is: it would reach every tenant's rows.
+ * steps are raw statements like any other, and every other step but creating a table or looking
+ * is refused while enforcing, as truncate() is: altering or dropping a scoped table reaches every
+ * tenant's rows, and a view (`createView(… as(raw))`) would serve them under an undeclared name.
  */
 function checkSchemaSteps(client: ClientLike, sequence: unknown[], policy: ScopedPolicy): void {
   for (const step of sequence as Array<{ method?: unknown; args?: unknown[] } | null>) {
@@ -208,17 +209,17 @@ function checkSchemaSteps(client: ClientLike, sequence: unknown[], policy: Scope
       checkRawStatement(client, client.raw(first as string, step?.args?.[1]), policy);
       continue;
     }
-    if (typeof method !== 'string' || HARMLESS_SCHEMA_STEPS.has(method) || typeof first !== 'string') continue;
-    const table = policy.matcher.match(parseTableName(first).name);
-    if (!table) continue;
+    if (typeof method === 'string' && HARMLESS_SCHEMA_STEPS.has(method)) continue;
     const run = new CompileRun(policy, undefined, storage.getStore(), undefined);
     const state = run.state();
     if (state && !state.enabled) continue;
+    const named = typeof first === 'string' ? policy.matcher.match(parseTableName(first).name) : undefined;
     const error = new ScopeError(
       'UNSUPPORTED_QUERY',
-      `schema.${method}("${first}") on the scoped instance would reach every tenant's rows of "${table.table}". ` +
-        'Run DDL on the base Knex instance (migrations, seeds), or inside scopesDisabled().',
-      { table: table.table },
+      `schema.${String(method)}(${typeof first === 'string' ? `"${first}"` : '…'}) through the scoped instance is refused ` +
+        "while scopes are enforced: DDL can reach every tenant's rows. Run it on the base Knex instance (migrations, " +
+        'seeds), or inside scopesDisabled().',
+      named ? { table: named.table } : {},
     );
     try {
       run.refuse(error);

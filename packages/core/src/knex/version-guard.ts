@@ -1,7 +1,7 @@
 // The rewrite reads Knex internals, so only the Knex versions the contract tests cover are
 // accepted, and the internal shapes are probed once per wrap(): a mismatch fails at start-up.
 import { ScopeError } from '../errors';
-import type { BuilderLike, ClientLike, JoinClauseLike } from './knex-internals';
+import { type BuilderLike, type ClientLike, type JoinClauseLike, registerBuilderBase } from './knex-internals';
 
 export const SUPPORTED_KNEX_RANGE = '>=3.3.0 <3.4.0';
 const MIN: readonly number[] = [3, 3, 0];
@@ -38,6 +38,7 @@ function unsupported(why: string): ScopeError {
 export function assertSupportedKnex(client: ClientLike, version = installedKnexVersion()): void {
   if (version === undefined) throw unsupported('the knex package version could not be read');
   if (!isSupportedKnexVersion(version)) throw unsupported(`knex ${version} is installed`);
+  registerBuilderBase(client);
   // Probe the internal shapes the rewrite relies on.
   const qb = client.queryBuilder() as BuilderLike & {
     from(t: string): unknown;

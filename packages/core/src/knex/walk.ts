@@ -3,26 +3,40 @@
 // checks each part is one the rewrite understands (classify.ts). Nested builders and callbacks
 // are not entered: Knex compiles them through the compiler seam, where they are walked in turn.
 // The one callback Knex runs inline, a join's `on(function)`, is run here on a scratch clause.
+import { types } from 'node:util';
 import { JOIN_CLAUSE_TYPES, JOIN_TYPES, unknownShape } from './classify';
-import { type BuilderLike, isBuilder, isRaw, type RawLike, type Statement } from './knex-internals';
+import {
+  type BuilderLike,
+  type Clause,
+  isBuilder,
+  isRaw,
+  type JoinClauseLike,
+  type RawLike,
+  registerBuilderBaseOf,
+  type Statement,
+} from './knex-internals';
 
 export interface Walked {
   /** Every raw found, outermost first (the raws in a raw's bindings are read with it). */
   readonly raws: RawLike[];
   /** The first part that is not understood, for UNSUPPORTED_QUERY. */
   unknown: string | undefined;
+  /**
+   * Joins whose `on(function)` callbacks were run here, by statement index, with each callback
+   * replaced by what it produced: the compile must use these, so what runs is what was read.
+   */
+  frozenJoins: Map<number, JoinClauseLike> | undefined;
 }
 
-type ClauseLike = { type?: unknown; value?: unknown; [key: string]: unknown };
-
-function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+// Values Knex binds as they are and never reads fields of.
+function isOpaqueValue(value: object): boolean {
+  return value instanceof Date || ArrayBuffer.isView(value) || value instanceof ArrayBuffer;
 }
 
 class Walker implements Walked {
   readonly raws: RawLike[] = [];
   unknown: string | undefined;
+  frozenJoins: Map<number, JoinClauseLike> | undefined;
   // made at the first object met: most builders hold none
   private seen: Set<object> | undefined;
 
@@ -32,60 +46,99 @@ class Walker implements Walked {
       this.raws.push(value);
       return;
     }
-    if (isBuilder(value)) return;
+    if (isBuilder(value) || isOpaqueValue(value)) return;
     this.seen ??= new Set();
     if (this.seen.has(value)) return;
     this.seen.add(value);
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) this.value(value[i]);
-    } else if (isPlainObject(value)) {
-      for (const key in value) this.value((value as Record<string, unknown>)[key]);
-    }
-    // other objects (Date, Buffer, …) are bound as values
+    // Knex reads the fields of any object in a name slot (for…in, arrays' named fields too)
+    this.fields(value as Record<string, unknown>);
   }
 
-  statement(s: Statement): void {
-    if (s.grouping === 'join') this.join(s);
+  /** Every enumerable field, read once: a getter or a proxy could answer Knex differently. */
+  private fields(value: Record<string, unknown>): void {
+    if (types.isProxy(value)) {
+      this.unknown ??= 'a proxy object (it could answer the compile differently from this check)';
+      return;
+    }
+    for (const key in value) {
+      const own = Object.getOwnPropertyDescriptor(value, key);
+      if (own !== undefined && own.get !== undefined) {
+        this.unknown ??= `a getter ("${key}"), which could answer the compile differently from this check`;
+        continue;
+      }
+      this.value(value[key]);
+    }
+  }
+
+  statement(s: Statement, index: number): void {
+    if (s.grouping === 'join') this.join(s as JoinClauseLike, index);
     else if (s.grouping === 'hintComments' && !safeComments(s.value))
       this.unknown ??= 'a hint comment that could end its comment';
+    if (types.isProxy(s)) {
+      this.unknown ??= 'a proxy statement';
+      return;
+    }
     for (const key in s) {
-      if (key !== 'clauses') this.value(s[key]);
+      if (key === 'clauses') continue;
+      const own = Object.getOwnPropertyDescriptor(s, key);
+      if (own?.get !== undefined) this.unknown ??= `a getter ("${key}") in a statement`;
+      else this.value(s[key]);
     }
   }
 
-  private join(s: Statement): void {
+  private join(s: JoinClauseLike, index: number): void {
     const joinType = s.joinType;
     if (typeof joinType !== 'string' || !JOIN_TYPES.has(joinType)) {
       this.unknown ??= `a join of type "${String(joinType)}"`;
     }
-    const clauses = s.clauses;
-    if (clauses !== undefined && !Array.isArray(clauses)) this.unknown ??= 'join clauses that are not a list';
-    else if (clauses) this.clauses(clauses as ClauseLike[], s.constructor as new () => { clauses: ClauseLike[] }, 0);
+    const clauses: unknown = s.clauses;
+    if (clauses === undefined) return;
+    if (!Array.isArray(clauses)) {
+      this.unknown ??= 'join clauses that are not a list';
+      return;
+    }
+    const JoinClause = s.constructor as new () => { clauses: Clause[] };
+    const frozen = this.clauses(clauses as Clause[], JoinClause, 0);
+    if (frozen !== clauses) {
+      // the same join, with its callbacks replaced by the clauses they produced when run here
+      const copy = Object.assign(Object.create(Object.getPrototypeOf(s)) as JoinClauseLike, s, { clauses: frozen });
+      this.frozenJoins ??= new Map();
+      this.frozenJoins.set(index, copy);
+    }
   }
 
-  private clauses(
-    clauses: readonly ClauseLike[],
-    JoinClause: new () => { clauses: ClauseLike[] },
-    depth: number,
-  ): void {
-    for (const c of clauses) {
+  /** Checks the clauses; returns them, or a copy whose `on(function)` callbacks are frozen. */
+  private clauses(clauses: Clause[], JoinClause: new () => { clauses: Clause[] }, depth: number): Clause[] {
+    let out: Clause[] | undefined;
+    for (let i = 0; i < clauses.length; i++) {
+      const c = clauses[i] as Clause;
       if (typeof c.type !== 'string' || !JOIN_CLAUSE_TYPES.has(c.type)) {
         this.unknown ??= `a join clause of type "${String(c.type)}"`;
       }
-      for (const key in c) this.value(c[key]);
-      // `on(function () { … })` is run by Knex inline, on a join clause, during the compile
-      if (c.type === 'onWrapped' && typeof c.value === 'function') {
-        if (depth > 8) {
-          this.unknown ??= 'join callbacks nested more than 8 deep';
-          continue;
-        }
-        const scratch = new JoinClause();
-        if (!Array.isArray(scratch.clauses)) scratch.clauses = [];
-        (c.value as (this: unknown, j: unknown) => void).call(scratch, scratch);
-        this.clauses(scratch.clauses, JoinClause, depth + 1);
+      this.fields(c as Record<string, unknown>);
+      // `on(function () { … })` is run by Knex inline, on a join clause, during the compile: run
+      // it once here, and have the compile use what it produced (a callback could answer twice)
+      if (c.type !== 'onWrapped' || typeof c.value !== 'function') continue;
+      if (depth > 8) {
+        this.unknown ??= 'join callbacks nested more than 8 deep';
+        continue;
       }
+      const scratch = new JoinClause();
+      if (!Array.isArray(scratch.clauses)) scratch.clauses = [];
+      (c.value as (this: unknown, j: unknown) => void).call(scratch, scratch);
+      const produced = this.clauses(scratch.clauses, JoinClause, depth + 1);
+      out ??= clauses.slice();
+      out[i] = { ...c, value: frozenCallback(produced) };
     }
+    return out ?? clauses;
   }
+}
+
+/** A join callback that adds exactly these clauses, every time it runs. */
+function frozenCallback(produced: readonly Clause[]): (this: { clauses: Clause[] }) => void {
+  return function (this: { clauses: Clause[] }) {
+    for (const c of produced) this.clauses.push(c);
+  };
 }
 
 // Knex validates comments when they are added; a builder changed afterwards is checked again.
@@ -96,10 +149,11 @@ function safeComments(value: unknown): boolean {
 
 /** Walks one builder's own parts (not the builders nested in it). */
 export function walkBuilder(builder: BuilderLike): Walked {
+  registerBuilderBaseOf(builder); // a real builder (from the seam): its nested builders are told by their base
   const walker = new Walker();
   const statements = builder._statements;
   walker.unknown = unknownShape(builder._method, statements, builder._single);
-  for (let i = 0; i < statements.length; i++) walker.statement(statements[i] as Statement);
+  for (let i = 0; i < statements.length; i++) walker.statement(statements[i] as Statement, i);
   const single = builder._single as Record<string, unknown>;
   for (const key in single) walker.value(single[key]);
   const comments = (builder as unknown as { _comments?: unknown })._comments;

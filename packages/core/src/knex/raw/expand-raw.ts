@@ -2,6 +2,7 @@
 // formatter splices it: `?` and `:x` bound to a raw or a ref (its SQL), `??` and `:x:` bound to
 // a string, an array or an object (identifiers, aliases), nested raws recursively. A builder or
 // callback bound anywhere stands as `(?)`: it is compiled, and filtered, through the compiler seam.
+import { types } from 'node:util';
 import { isBuilder, isRaw, type RawLike } from '../knex-internals';
 import { isTrustedRaw } from './trust';
 
@@ -21,12 +22,37 @@ export interface KnexRawPrototypes {
   readonly ref: object;
 }
 
+// The fields Knex reads from a raw when it compiles one.
+const KNEX_FIELDS = ['sql', 'bindings', '_wrappedBefore', '_wrappedAfter', 'ref', '_schema', '_alias', 'isRawInstance'];
+
+/** No getter or proxy: a value read here is the value Knex reads. */
+function isDataOnly(value: object, keys: Iterable<string>): boolean {
+  if (types.isProxy(value)) return false;
+  for (const key of keys) {
+    const own = Object.getOwnPropertyDescriptor(value, key);
+    if (own !== undefined && !('value' in own)) return false;
+  }
+  return true;
+}
+
 function hasKnexShape(raw: RawLike, protos: KnexRawPrototypes): boolean {
   for (const name of KNEX_METHODS) if (Object.hasOwn(raw, name)) return false;
-  const sql = Object.getOwnPropertyDescriptor(raw, 'sql');
-  if (sql !== undefined && !('value' in sql)) return false;
+  if (!isDataOnly(raw, KNEX_FIELDS)) return false;
+  const bindings: unknown = raw.bindings;
+  if (typeof bindings === 'object' && bindings !== null && !isDataOnly(bindings, Object.keys(bindings))) return false;
   const proto = Object.getPrototypeOf(raw);
   return proto === protos.raw || proto === protos.ref;
+}
+
+/** lodash's isPlainObject, which Knex uses to tell named bindings. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const ctor = Object.hasOwn(proto, 'constructor') ? (proto as { constructor: unknown }).constructor : undefined;
+  return (
+    typeof ctor === 'function' && Function.prototype.toString.call(ctor) === Function.prototype.toString.call(Object)
+  );
 }
 
 class Expander {
@@ -135,8 +161,8 @@ class Expander {
       if (index !== bindings.length) this.problem = `a raw with ${bindings.length} bindings for ${index} placeholders`;
       return text;
     }
-    if (bindings !== null && typeof bindings === 'object' && !isRaw(bindings) && !isBuilder(bindings)) {
-      const values = bindings as Record<string, unknown>;
+    if (isPlainObject(bindings)) {
+      const values = bindings;
       return sql.replace(
         /\\?(:(\w+):(?=::)|:(\w+):(?!:)|:(\w+))/g,
         (match, p1: string, p2?: string, p3?: string, p4?: string) => {

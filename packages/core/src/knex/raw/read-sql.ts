@@ -44,7 +44,7 @@ function collectNames(tokens: readonly Token[], family: SqlFamily, out: Set<stri
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as Token;
     if (t.kind === 'string') {
-      collectFromString(t.text, family, out, depth);
+      collectFromString(t.text, family, out, depth, namesATable(tokens, i));
       continue;
     }
     if (!isName(t)) continue;
@@ -56,8 +56,23 @@ function collectNames(tokens: readonly Token[], family: SqlFamily, out: Set<stri
   }
 }
 
-/** A string literal: a table name itself, or dynamic SQL that names tables. */
-function collectFromString(value: string, family: SqlFamily, out: Set<string>, depth: number): void {
+const TABLE_WORDS = new Set(['from', 'join', 'into', 'update', 'table', 'using']);
+
+/**
+ * Whether a string literal at `i` stands where it names a table: after FROM, JOIN, INTO… or a
+ * comma (SQLite takes `from 'pages'` and `from a, 'pages'`), or cast (`'pages'::regclass`). A
+ * string compared with a column (`commentable_type = 'pages'`) is a value.
+ */
+function namesATable(tokens: readonly Token[], i: number): boolean {
+  const before = tokens[i - 1];
+  const after = tokens[i + 1];
+  if (before?.kind === 'word' && TABLE_WORDS.has(before.text.toLowerCase())) return true;
+  if (before?.kind === 'punct' && before.text === ',') return true;
+  return after?.kind === 'punct' && after.text === ':' && tokens[i + 2]?.text === ':';
+}
+
+/** A string literal: a table name itself (where it stands for one), or dynamic SQL that names tables. */
+function collectFromString(value: string, family: SqlFamily, out: Set<string>, depth: number, asTable: boolean): void {
   const trimmed = value.trim();
   if (trimmed === '' || depth > 2) return;
   const inner = tokenize(trimmed, family === 'unknown' ? 'pg' : family, {
@@ -69,7 +84,7 @@ function collectFromString(value: string, family: SqlFamily, out: Set<string>, d
   // `'pages'`, `'public.pages'`, `'"pages"'`: the last segment of a name
   const isDotted = inner.tokens.every((t, i) => (i % 2 === 0 ? isName(t) : t.kind === 'punct' && t.text === '.'));
   if (last && isDotted && inner.tokens.length % 2 === 1) {
-    out.add(last.text);
+    if (asTable) out.add(last.text);
     return;
   }
   if (!names.some((t) => t.kind === 'word' && SQL_WORDS.has(t.text.toLowerCase()))) return;
@@ -104,7 +119,20 @@ const DYNAMIC_SQL_FUNCTIONS = new Set([
   'dblink_fetch',
   'dblink_send_query',
   'dblink_get_result',
+  // full-text search functions that run their text argument as a query
+  'ts_stat',
+  'ts_rewrite',
+  // tablefunc, and SQLite's eval() and extension loading
+  'crosstab',
+  'crosstab2',
+  'crosstab3',
+  'crosstab4',
+  'connectby',
+  'eval',
+  'load_extension',
 ]);
+// Words that run SQL text wherever they stand (MariaDB's BEGIN NOT ATOMIC … EXECUTE IMMEDIATE …).
+const DYNAMIC_SQL_WORDS = new Set(['execute', 'prepare', 'deallocate', 'call']);
 // Catalogs that hold column values (histograms, most common values, sample rows) of every tenant.
 const STATISTICS_CATALOGS = new Set([
   'pg_stats',
@@ -118,7 +146,14 @@ const STATISTICS_CATALOGS = new Set([
   'sqlite_stat3',
   'sqlite_stat4',
 ]);
-const DYNAMIC_SQL_STATEMENTS = new Set(['do', 'execute', 'prepare', 'call', 'copy', 'handler', 'load']);
+const DYNAMIC_SQL_STATEMENTS = new Set(['do', 'copy', 'handler', 'load']);
+
+/** `x.execute`: a column or a schema's object, not the statement word. */
+function isQualified(tokens: readonly Token[], i: number): boolean {
+  const before = tokens[i - 1];
+  const after = tokens[i + 1];
+  return (before?.kind === 'punct' && before.text === '.') || (after?.kind === 'punct' && after.text === '.');
+}
 
 function structuralProblems(lexed: Lexed, fragment: boolean, out: Set<string>): void {
   for (const p of lexed.problems) out.add(p);
@@ -135,7 +170,10 @@ function structuralProblems(lexed: Lexed, fragment: boolean, out: Set<string>): 
       const next = tokens[i + 1];
       if (DYNAMIC_SQL_FUNCTIONS.has(word) && next?.kind === 'punct' && next.text === '(') {
         out.add(`dynamic SQL (${word}), which no reader can see into`);
-      } else if (statementStart && DYNAMIC_SQL_STATEMENTS.has(word)) {
+      } else if (
+        (statementStart && DYNAMIC_SQL_STATEMENTS.has(word)) ||
+        (DYNAMIC_SQL_WORDS.has(word) && !isQualified(tokens, i))
+      ) {
         out.add(`a ${word.toUpperCase()} statement, which runs SQL no reader can see into`);
       }
     }

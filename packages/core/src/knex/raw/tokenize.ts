@@ -43,8 +43,9 @@ function readQuoted(
   while (i < sql.length) {
     const c = sql.charCodeAt(i);
     if (backslash && c === 92) {
-      value += sql[i + 1] ?? '';
-      i += 2;
+      const decoded = decodeEscape(sql, i + 1);
+      value += decoded.text;
+      i = decoded.next;
       continue;
     }
     if (c === close) {
@@ -59,6 +60,32 @@ function readQuoted(
     i++;
   }
   return undefined;
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/**
+ * One backslash escape, as PostgreSQL's E'…' reads it (octal, \x, \u, \U; MySQL's are a subset):
+ * a name spelled with escapes (E'\x70ages') must be read as the server reads it.
+ */
+function decodeEscape(sql: string, at: number): { text: string; next: number } {
+  const c = sql[at] ?? '';
+  const run = (pattern: RegExp, from: number) => {
+    pattern.lastIndex = from;
+    return pattern.exec(sql)?.[0] ?? '';
+  };
+  if (c === 'x') {
+    const hex = run(/[0-9a-fA-F]{1,2}/y, at + 1);
+    if (hex) return { text: String.fromCharCode(Number.parseInt(hex, 16)), next: at + 1 + hex.length };
+  } else if (c === 'u' || c === 'U') {
+    const hex = run(c === 'u' ? /[0-9a-fA-F]{4}/y : /[0-9a-fA-F]{8}/y, at + 1);
+    const code = hex ? Number.parseInt(hex, 16) : Number.NaN;
+    if (hex && code <= 0x10ffff) return { text: String.fromCodePoint(code), next: at + 1 + hex.length };
+  } else if (c >= '0' && c <= '7') {
+    const oct = run(/[0-7]{1,3}/y, at);
+    return { text: String.fromCharCode(Number.parseInt(oct, 8) & 0xff), next: at + oct.length };
+  }
+  return { text: SIMPLE_ESCAPES[c] ?? c, next: at + 1 };
 }
 
 const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
