@@ -266,6 +266,9 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
   const materialize = dialect === 'mysql' && (run.topMethod === 'del' || run.topMethod === 'update');
   const pathSubquery: PathSubquery = (c, f, schema) => run.policy.paths.subquery(c, f, schema, materialize);
   const rightOrFull = scan.rightOrFull;
+  // PostgreSQL keeps the tables of a right/full join (presence-aware predicates): a derived table
+  // would hide its primary key, and `group by t.id` on `select t.*` would stop being valid
+  const keepTables = rightOrFull && dialect === 'postgresql' && !isWrite && canKeepTables(builder, scan.refs);
   // A read from one table that is a whole statement (a run, toSQL(), toString()): its WHERE sees
   // that table's columns and no other (no join, no enclosing query; select aliases do not bind
   // there, and lose to a column in SQLite), so the filter names the bare column, as a hand-written
@@ -314,7 +317,9 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
     if (!filters || filters.length === 0) continue;
 
     const site = ref.site;
-    if (site.kind === 'join' && rightOrFull && !isWrite) {
+    if (keepTables) {
+      keepTableFilters(placement, builder, client, ref, filters, pathSubquery);
+    } else if (site.kind === 'join' && rightOrFull && !isWrite) {
       replaceJoinTable(
         placement,
         site.join,
@@ -369,6 +374,82 @@ function refuseShadowingCtes(names: readonly string[], run: CompileRun): void {
       ),
     );
   }
+}
+
+/**
+ * The presence-aware form needs an ON clause on every join (no USING, raw or callback-less join)
+ * and a whole-row reference for every scoped table (an alias, or an unqualified name).
+ */
+function canKeepTables(builder: BuilderLike, refs: readonly TableRef[]): boolean {
+  for (const s of builder._statements) {
+    if (s.grouping !== 'join') continue;
+    const join = s as JoinClauseLike;
+    if (join.joinType === 'raw' || (join.joinType !== 'cross' && !Array.isArray(join.clauses)) || usesUsing(join))
+      return false;
+  }
+  return refs.every((ref) => ref.alias !== undefined || ref.schema === undefined);
+}
+
+/**
+ * One scoped table of a query with right or full joins, kept as it is. Its rows outside the scope
+ * must act as if absent: they never match (its predicate, or its absence, in the ON clause of its
+ * own join and of every outer join after it), and a row they would appear in is dropped (the same
+ * in WHERE). `(t.*) is null` is PostgreSQL's test that t is absent from a joined row.
+ */
+function keepTableFilters(
+  placement: Placement,
+  builder: BuilderLike,
+  client: ClientLike,
+  ref: TableRef,
+  filters: Filter[],
+  pathSubquery: PathSubquery,
+): void {
+  const absent = () => client.raw('(??.*) is null', [ref.qualifier]);
+  const onFilters = filters.map((f) => onPredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
+  const whereFilters = filters.map((f) => wherePredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
+  placement.where.push({
+    grouping: 'where',
+    type: 'whereWrapped',
+    value: function (this: { _statements: Statement[] }) {
+      (this as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] = true;
+      this._statements.push(
+        { grouping: 'where', type: 'whereWrapped', value: internalGroup(whereFilters), not: false, bool: 'and' },
+        { grouping: 'where', type: 'whereRaw', value: absent(), not: false, bool: 'or' },
+      );
+    },
+    not: false,
+    bool: 'and',
+  });
+  const from = ref.site.kind === 'join' ? ref.site.index : -1;
+  const statements = builder._statements;
+  for (let i = Math.max(from, 0); i < statements.length; i++) {
+    const join = statements[i] as JoinClauseLike;
+    if (join.grouping !== 'join' || join.joinType === 'cross') continue;
+    const clause: Clause = {
+      type: 'onWrapped',
+      value: function (this: { clauses: Clause[] }) {
+        this.clauses.push(
+          { type: 'onWrapped', value: clausesGroup(onFilters), bool: 'and' },
+          { type: 'onRaw', value: absent(), bool: 'or' },
+        );
+      },
+      bool: 'and',
+    };
+    addOnClauses(placement, join, i, [clause]);
+  }
+}
+
+function internalGroup(statements: Statement[]): (this: { _statements: Statement[] }) => void {
+  return function (this: { _statements: Statement[] }) {
+    (this as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] = true;
+    for (const s of statements) this._statements.push(s);
+  };
+}
+
+function clausesGroup(clauses: Clause[]): (this: { clauses: Clause[] }) => void {
+  return function (this: { clauses: Clause[] }) {
+    for (const c of clauses) this.clauses.push(c);
+  };
 }
 
 function isRead(method: string): boolean {

@@ -333,6 +333,39 @@ forEachDialect('scoped Knex: reads', (tdb) => {
       assert.deepEqual(rows.map((r) => `${r.title}:${r.body}`).sort(), ['p1-t1:c1-t1', 'p2-t1:c2-t1']);
     });
 
+    // issue 22: a right/full join must not turn a valid statement invalid. PostgreSQL keeps the
+    // tables themselves (a derived table hides the primary key `group by p.id` relies on)
+    it('keeps a full outer join grouped by a primary key valid, with the rows of a hand-filtered query', async function () {
+      if (dialect !== 'pg') this.skip(); // PostgreSQL's functional dependency on a primary key
+      await base('comments').insert({ id: 50, page_id: null, body: 'orphan' });
+      const sql = await t1(async () => {
+        const q = db('pages as p')
+          .fullOuterJoin('comments as c', 'c.page_id', 'p.id')
+          .select('p.*')
+          .count('c.id as n')
+          .groupBy('p.id')
+          .orderBy('p.id');
+        const rows = await q;
+        return { text: q.toString(), rows };
+      });
+      assert.doesNotMatch(sql.text, /\(select \* from/); // no derived table
+      const hand = await base
+        .from(base('pages').where('tenant_id', 1).as('p'))
+        .fullOuterJoin(
+          base('comments').whereIn('page_id', base('pages').select('id').where('tenant_id', 1)).as('c'),
+          'c.page_id',
+          'p.id',
+        )
+        .select('p.id', 'p.title')
+        .count('c.id as n')
+        .groupBy('p.id', 'p.title')
+        .orderBy('p.id');
+      assert.deepEqual(
+        sql.rows.map((r) => `${r.id}:${r.title}:${r.n}`),
+        hand.map((r) => `${r.id}:${r.title}:${r.n}`),
+      );
+    });
+
     it('refuses joinRaw naming a scoped table, allows one that does not', async () => {
       await expectScopeError(
         t1(() => db('tags').joinRaw('join pages on pages.id = tags.id')),
