@@ -12,6 +12,12 @@ export interface DirectRule {
   readonly kind: 'direct';
   readonly dimension: string;
   readonly column: string;
+  /**
+   * The column is the table's own key (`tenants: { tenant: 'id' }`, or the key other tables'
+   * paths point at): the table holds the owners themselves. A new row's key is its own, never
+   * stamped from the scope; see the write guards.
+   */
+  readonly ownKey: boolean;
 }
 
 /** The owner is reached through a foreign key to a parent table (which is scoped itself). */
@@ -110,13 +116,25 @@ export function compileTablePolicies(tables: unknown): Map<string, TablePolicy> 
     parsed.set(table, dims);
   }
 
+  // the keys paths point at, per parent table: a direct column that is one of them is that table's own key
+  const referencedKeys = new Map<string, Set<string>>();
+  for (const dims of parsed.values()) {
+    for (const { hops } of dims.values()) {
+      for (const hop of hops) {
+        const keys = referencedKeys.get(hop.table) ?? new Set<string>();
+        keys.add(hop.key);
+        referencedKeys.set(hop.table, keys);
+      }
+    }
+  }
   const policies = new Map<string, TablePolicy>();
   for (const [table, dims] of parsed) {
     const rules: DimensionRule[] = [];
     for (const [dimension, { hops, column, path }] of dims) {
       const firstHop = hops[0];
       if (!firstHop) {
-        rules.push({ kind: 'direct', dimension, column });
+        const ownKey = column === 'id' || (referencedKeys.get(table)?.has(column) ?? false);
+        rules.push({ kind: 'direct', dimension, column, ownKey });
         continue;
       }
       const seen = new Set([table.toLowerCase()]);

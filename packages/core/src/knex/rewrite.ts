@@ -308,8 +308,8 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
       // a joined UPDATE (MySQL) may set a joined table's columns too: `set pages.tenant_id = 2`
       guardAssignments(
         run,
-        ownKeys(single.update, ref, isBase, matcher),
-        ownKeys(single.counter, ref, isBase, matcher),
+        rowKeysOf(single.update, ref, isBase, matcher),
+        rowKeysOf(single.counter, ref, isBase, matcher),
         ref,
         filters,
       );
@@ -525,8 +525,16 @@ function guardInsert(
   const out = rows.map((row: unknown) => {
     if (typeof row !== 'object' || row === null || isRaw(row)) return row;
     const copy: Record<string, unknown> = { ...(row as Record<string, unknown>) };
-    for (const f of direct) stampColumn(run, table, copy, f.rule.column, f.rule.dimension, f.value);
+    for (const f of direct) {
+      if (f.rule.kind === 'direct' && f.rule.ownKey && findKey(run, copy, f.rule.column) === undefined) {
+        refuseNewOwner(run, table, f.rule.column, f.rule.dimension);
+        continue;
+      }
+      stampColumn(run, table, copy, f.rule.column, f.rule.dimension, f.value);
+    }
     for (const rule of lifted) {
+      // under ALL a new owner row may take the key the database generates: every owner is in scope
+      if (rule.kind === 'direct' && rule.ownKey) continue;
       if (findKey(run, copy, rule.column) === undefined) {
         run.refuse(
           new ScopeError(
@@ -541,6 +549,23 @@ function guardInsert(
     return copy;
   });
   return { ...single, insert: Array.isArray(data) ? out : out[0] };
+}
+
+/**
+ * A row of the owners' own table (`tenants: { tenant: 'id' }`) without its key, inside a scope of
+ * given owners: the database would make a new owner, which no scope of existing ones holds. Never
+ * stamped (the key would collide with the current owner's); creating an owner is explicit.
+ */
+function refuseNewOwner(run: CompileRun, table: string, column: string, dimension: string): void {
+  run.refuse(
+    new ScopeError(
+      'AMBIGUOUS_INSERT',
+      `Insert into "${table}" refused: "${column}" is the table's own key, so a row without it would create a new ` +
+        `"${dimension}" outside the active scope. Create it with scope({ ${dimension}: ALL }, fn) or inside ` +
+        `scopesDisabled(fn), or give "${column}" a value inside the scope.`,
+      { table, column, dimensions: [dimension] },
+    ),
+  );
 }
 
 function findKey(run: CompileRun, row: Record<string, unknown>, column: string): string | undefined {
@@ -685,7 +710,7 @@ function isJoinRef(ref: TableRef): boolean {
  * name, and for the base table the unqualified ones too. Anything but a plain object is left
  * whole to the base table, which refuses it.
  */
-function ownKeys(values: unknown, ref: TableRef, isBase: boolean, matcher: TableMatcher): unknown {
+function rowKeysOf(values: unknown, ref: TableRef, isBase: boolean, matcher: TableMatcher): unknown {
   if (!isPlainRecord(values)) return isBase ? values : undefined;
   let own: Record<string, unknown> | undefined;
   for (const key of Object.keys(values)) {

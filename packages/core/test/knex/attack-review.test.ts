@@ -3,7 +3,7 @@
 // public Knex APIs only, and asserts an outcome: refused with a ScopeError, nothing written and no
 // data SQL sent. A shape a dialect does not have is skipped inside its test, with the reason.
 //
-// A  write guards: a database-qualified column key (`db.pages.tenant_id`) escapes ownKeys() (MySQL)
+// A  write guards: a database-qualified column key (`db.pages.tenant_id`) escapes rowKeysOf() (MySQL)
 // B  dynamic SQL the raw reader misses: PostgreSQL ts_stat()/ts_rewrite(), MariaDB EXECUTE
 //    IMMEDIATE inside BEGIN NOT ATOMIC
 // C  objects Knex compiles as SQL that the walk or the raw expander does not read: class instances,
@@ -119,7 +119,7 @@ forEachDialect('attack review', (tdb) => {
     }
   }
 
-  // MySQL accepts `db.table.column` in SET. ownKeys() (rewrite.ts) compares the whole qualifier
+  // MySQL accepts `db.table.column` in SET. rowKeysOf() (rewrite.ts) compares the whole qualifier
   // (`ks_x.pages`) with the reference's alias/name (`pages`), finds no match, and drops the key, so
   // guardAssignments() never sees the tenant column or the path key.
   describe('A write guards: database-qualified column keys', () => {

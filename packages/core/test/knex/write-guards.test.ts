@@ -1,6 +1,6 @@
 // Write guards (SPEC §4): no write verb can create, move or point a row outside the scope.
 import assert from 'node:assert/strict';
-import { ALL, scope, scopesDisabled, trustRaw } from '@knex-scopes/core';
+import { ALL, defineScopes, scope, scopesDisabled, trustRaw } from '@knex-scopes/core';
 import type { Knex } from 'knex';
 import { forEachDialect } from '../../../../test/support/databases';
 import { asTenant1, col, expectScopeError, makeScopes, recordQueries, useSeededDatabase } from './fixtures';
@@ -23,6 +23,50 @@ forEachDialect('scoped Knex: write guards', (tdb) => {
     }
     return out;
   };
+
+  // issue 22: the owners' own table, `orgs: { tenant: 'id' }`, whose key the database generates
+  describe('INSERT into the tenant table itself', () => {
+    let orgs: Knex;
+    beforeEach(async () => {
+      await base.schema.dropTableIfExists('orgs');
+      await base.schema.createTable('orgs', (t) => {
+        t.increments('id');
+        t.string('name', 20).notNullable();
+      });
+      await base('orgs').insert([{ name: 'one' }, { name: 'two' }]);
+      orgs = defineScopes({ tables: { orgs: { tenant: 'id' } } }).wrap(base);
+    });
+    afterEach(() => base.schema.dropTableIfExists('orgs'));
+
+    it('never stamps the key: a new org inside one org is refused, and says how to create one', async () => {
+      const error = await expectScopeError(
+        scope({ tenant: 1 }, () => orgs('orgs').insert({ name: 'three' })),
+        'AMBIGUOUS_INSERT',
+        /own key.*scope\(\{ tenant: ALL \}/,
+      );
+      assert.equal(error.column, 'id');
+      assert.deepEqual(col(await base('orgs').orderBy('id'), 'name'), ['one', 'two']);
+    });
+
+    it('creates an org under ALL or with scopes disabled, the database generating its key', async () => {
+      await scope({ tenant: ALL }, () => orgs('orgs').insert({ name: 'three' }));
+      await scopesDisabled(() => orgs('orgs').insert({ name: 'four' }));
+      assert.deepEqual(col(await base('orgs').orderBy('id'), 'name'), ['four', 'one', 'three', 'two']);
+      assert.equal((await base('orgs').distinct('id')).length, 4);
+    });
+
+    it('checks a given key like any tenant value', async () => {
+      await expectScopeError(
+        scope({ tenant: 1 }, () => orgs('orgs').insert({ id: 9, name: 'x' })),
+        'CROSS_SCOPE_WRITE',
+      );
+      await expectScopeError(
+        scope({ tenant: [1, 2] }, () => orgs('orgs').insert({ name: 'x' })),
+        'AMBIGUOUS_INSERT',
+      );
+      assert.equal((await base('orgs')).length, 2);
+    });
+  });
 
   describe('INSERT into a table with its own tenant column', () => {
     it('stamps a missing tenant on a copy; the caller object is untouched; returning shows it', async () => {
