@@ -9,7 +9,8 @@ import { CompileRun, callInRun, currentRun, type ScopedPolicy } from './compile-
 import { type BuilderLike, type ClientLike, type CompilerLike, isBuilder, isRaw, type RawLike } from './knex-internals';
 import { PARENT_CHECKS, type PendingParentChecks, verifyParents } from './parent-checks';
 import { checkRaw, type RawFinding } from './raw/check-raw';
-import { refuseRawFindings, rewriteBuilder } from './rewrite';
+import { rewriteBuilder } from './rewrite';
+import { refuseRawFindings } from './scope-refusals';
 import { type DialectToSQL, type ScopedBuilderFields, scopedBuilderClass } from './scoped-builder';
 import { parseTableName } from './table-refs';
 
