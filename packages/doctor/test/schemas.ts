@@ -1,0 +1,127 @@
+// The schemas the doctor's suites build: one it must find clean, one that triggers every
+// finding but the RLS ones (rls.test.ts builds its own).
+import { defineScopes } from '@knex-scopes/core';
+import type { Knex } from 'knex';
+
+/** Indexed, composite keys where two tenant tables meet, unique keys per tenant. */
+export const cleanScopes = defineScopes({
+  tables: {
+    tenants: { tenant: 'id' },
+    projects: { tenant: 'tenant_id' },
+    tasks: { tenant: 'tenant_id' },
+    comments: { tenant: 'task_id -> tasks.tenant_id' },
+  },
+});
+
+/** Shared by every tenant on purpose, though it has a tenant column. */
+export const cleanGlobal = ['tenant_settings'];
+
+export async function createCleanSchema(knex: Knex): Promise<void> {
+  await knex.schema.createTable('plans', (t) => {
+    t.increments('id');
+    t.string('name', 50).notNullable().unique();
+  });
+  await knex.schema.createTable('tenants', (t) => {
+    t.increments('id');
+    t.string('slug', 63).notNullable().unique(); // the tenant table: each row is its own tenant
+    t.integer('plan_id').unsigned().references('plans.id');
+    t.integer('parent_id').unsigned().references('tenants.id'); // owners linked on purpose
+  });
+  await knex.schema.createTable('tenant_settings', (t) => {
+    t.increments('id');
+    t.integer('tenant_id').unsigned().notNullable().references('tenants.id');
+    t.string('key', 50).notNullable();
+  });
+  await knex.schema.createTable('projects', (t) => {
+    t.increments('id');
+    t.integer('tenant_id').unsigned().notNullable().references('tenants.id');
+    t.string('name', 200).notNullable();
+    t.unique(['tenant_id', 'name']);
+    t.unique(['tenant_id', 'id']); // the target of tasks' composite key
+  });
+  await knex.schema.createTable('tasks', (t) => {
+    t.increments('id');
+    t.integer('tenant_id').unsigned().notNullable().references('tenants.id');
+    t.integer('project_id').unsigned().notNullable();
+    t.index(['tenant_id', 'project_id']);
+    t.foreign(['tenant_id', 'project_id']).references(['tenant_id', 'id']).inTable('projects');
+  });
+  await knex.schema.createTable('comments', (t) => {
+    t.increments('id');
+    t.integer('task_id').unsigned().notNullable().references('tasks.id').index();
+    t.string('body', 2000).notNullable();
+  });
+}
+
+/** Every declaration error and warning, each table named for what it gets wrong. */
+export const driftScopes = defineScopes({
+  tables: {
+    tenants: { tenant: 'id' },
+    projects: { tenant: 'tenant_id' }, // no index on tenant_id, unique (name) across tenants
+    tasks: { tenant: 'tenant_id' }, // project_id → projects.id without the tenant column
+    ghosts: { tenant: 'tenant_id' }, // no such table
+    notes: { tenant: 'tenant_id' }, // no such column
+    links: { tenant: 'task_id -> tasks.tenant_id' }, // no foreign key on task_id
+    tags: { tenant: 'task_ref -> tasks.tenant_id' }, // task_ref is text, tasks.id an integer
+    labels: { tenant: 'task_id -> tasks(uuid).tenant_id' }, // tasks has no uuid
+    stickers: { tenant: 'sheet_id -> tasks.tenant_id' }, // stickers has no sheet_id
+  },
+});
+
+export const driftGlobal = ['tenant_settings', 'retired_table'];
+
+export async function createDriftSchema(knex: Knex): Promise<void> {
+  await knex.schema.createTable('tenants', (t) => {
+    t.increments('id');
+    t.string('slug', 63).notNullable().unique();
+  });
+  await knex.schema.createTable('tenant_settings', (t) => {
+    t.increments('id');
+    t.integer('tenant_id').unsigned().notNullable();
+  });
+  await knex.schema.createTable('plans', (t) => {
+    t.increments('id');
+    t.string('name', 50);
+  });
+  await knex.schema.createTable('projects', (t) => {
+    t.increments('id');
+    // No foreign key either: MySQL would index the column for one.
+    t.integer('tenant_id').unsigned().notNullable();
+    t.string('name', 200).notNullable().unique();
+  });
+  await knex.schema.createTable('tasks', (t) => {
+    t.increments('id');
+    t.integer('tenant_id').unsigned().notNullable().references('tenants.id').index();
+    t.integer('project_id').unsigned().notNullable().references('projects.id');
+  });
+  await knex.schema.createTable('notes', (t) => {
+    t.increments('id');
+    t.integer('owner_id').unsigned();
+  });
+  await knex.schema.createTable('links', (t) => {
+    t.increments('id');
+    t.integer('task_id').unsigned().notNullable().index();
+  });
+  await knex.schema.createTable('tags', (t) => {
+    t.increments('id');
+    t.string('task_ref', 36).notNullable().index();
+  });
+  await knex.schema.createTable('labels', (t) => {
+    t.increments('id');
+    t.integer('task_id').unsigned().notNullable().references('tasks.id').index();
+  });
+  await knex.schema.createTable('stickers', (t) => {
+    t.increments('id');
+    t.integer('task_id').unsigned().references('tasks.id').index();
+  });
+  // Undeclared: a tenant column, and a key into a scoped table.
+  await knex.schema.createTable('audit_events', (t) => {
+    t.increments('id');
+    t.integer('tenant_id').unsigned().notNullable();
+    t.string('action', 50);
+  });
+  await knex.schema.createTable('attachments', (t) => {
+    t.increments('id');
+    t.integer('task_id').unsigned().notNullable().references('tasks.id');
+  });
+}
