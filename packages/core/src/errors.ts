@@ -27,15 +27,43 @@ export interface ScopeErrorDetails {
   readonly column?: string;
   /** The SQL that was refused, when there is one. */
   readonly sql?: string;
-  /** The offending value, for INVALID_SCOPE_VALUE (kept as given). */
+  /** The offending value as given: INVALID_SCOPE_VALUE's, a CROSS_SCOPE_WRITE's value or keys. */
   readonly value?: unknown;
 }
+
+/**
+ * The HTTP status each code means, read by Express, Koa and Fastify's default error handling
+ * (`status`, `statusCode`, `expose`): a refusal the request's data caused is the client's (4xx,
+ * its message shown); anything else is the app's bug (500, its message and SQL kept back).
+ */
+export const SCOPE_ERROR_STATUS: Readonly<Record<ScopeErrorCode, number>> = Object.freeze({
+  CROSS_SCOPE_WRITE: 403,
+  AMBIGUOUS_INSERT: 422,
+  TENANT_KEY_MISSING: 400,
+  TENANT_KEY_INVALID: 400,
+  TENANT_NOT_FOUND: 404,
+  SCOPE_MISSING: 500,
+  SCOPE_MISMATCH: 500,
+  INVALID_SCOPE_VALUE: 500,
+  INVALID_SNAPSHOT: 500,
+  INVALID_DEFINITION: 500,
+  RAW_SQL_REFUSED: 500,
+  UNSUPPORTED_QUERY: 500,
+  UNSUPPORTED_KNEX_VERSION: 500,
+  MIDDLEWARE_ORDER: 500,
+});
 
 // Brand shared by every copy of the package in a process, so `isScopeError` works across copies.
 const BRAND: unique symbol = Symbol.for('knex-scopes.ScopeError');
 
 export class ScopeError extends Error implements ScopeErrorDetails {
   readonly code: ScopeErrorCode;
+  /** The HTTP status the code means (SCOPE_ERROR_STATUS); frameworks answer with it. */
+  readonly status: number;
+  /** The same, under the name Fastify and Express also read. */
+  readonly statusCode: number;
+  /** True for 4xx: the message may be shown to the client (it holds no SQL, no other tenant's data). */
+  readonly expose: boolean;
   readonly dimensions?: readonly string[];
   readonly table?: string;
   readonly column?: string;
@@ -46,6 +74,9 @@ export class ScopeError extends Error implements ScopeErrorDetails {
     super(message);
     this.name = 'ScopeError';
     this.code = code;
+    this.status = SCOPE_ERROR_STATUS[code] ?? 500;
+    this.statusCode = this.status;
+    this.expose = this.status < 500;
     if (details.dimensions !== undefined) this.dimensions = Object.freeze([...details.dimensions]);
     if (details.table !== undefined) this.table = details.table;
     if (details.column !== undefined) this.column = details.column;

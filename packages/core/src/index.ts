@@ -3,7 +3,7 @@ export { defineScopes } from './define-scopes';
 export type { BypassReason, ScopeEvent } from './diagnostics';
 export { CHANNELS } from './diagnostics';
 export type { ScopeErrorCode, ScopeErrorDetails } from './errors';
-export { isScopeError, ScopeError } from './errors';
+export { isScopeError, SCOPE_ERROR_STATUS, ScopeError } from './errors';
 export type { Mode } from './knex/compile-run';
 export { trustRaw } from './knex/raw/trust';
 export { isSupportedKnexVersion, SUPPORTED_KNEX_RANGE } from './knex/version-guard';

@@ -1,6 +1,8 @@
 // Fastify 5: a callback-style onRequest hook that calls done() inside run(). Fastify routes before
 // onRequest (params are known) and runs every later stage (parsers, preValidation, handler,
 // onSend, onResponse, error and 404 handlers) from that call. An async hook cannot do this.
+
+import { isScopeError } from '@knex-scopes/core';
 import {
   type AppTenant,
   adapterRejections,
@@ -103,7 +105,23 @@ const plugin: FastifyPluginAsync<KnexScopesOptions> = async (fastify, options) =
   };
   // A store of its own for everything below: nothing inherited, no tenant during the lookup.
   fastify.addHook('onRequest', (request, reply, hookDone) => runWithoutTenant(onRequest, request, reply, hookDone));
+  // Fastify answers every error with its message; a ScopeError that is the app's bug (500) keeps
+  // its message and SQL back, as Express and Koa do. Only on errors: nothing per request.
+  fastify.addHook('onError', (_request, reply, error, hookDone) => {
+    if (isScopeError(error) && !error.expose) keepMessageBack(reply, error);
+    hookDone();
+  });
 };
+
+/** This reply sends `error` (the error handler's `reply.send(error)`) as a bare 500 with its code. */
+function keepMessageBack(reply: FastifyReply, error: Error & { code: string; statusCode: number }): void {
+  const send = reply.send;
+  reply.send = function (this: FastifyReply, payload?: unknown) {
+    if (payload !== error) return send.call(this, payload);
+    const bare = Object.assign(new Error('Internal Server Error'), { code: error.code, statusCode: error.statusCode });
+    return send.call(this, bare);
+  };
+}
 
 /** The plugin: `await app.register(knexScopes, { resolveTenant, ... })`, after the session. */
 export const knexScopes = fp(plugin, { name: '@knex-scopes/fastify', fastify: '5.x' });

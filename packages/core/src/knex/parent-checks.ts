@@ -111,7 +111,12 @@ export async function verifyParents(
       `Write to "${check.table}" refused: "${check.column}" = ${describeKeys(missing)} does not reference a row of ` +
         `"${check.parentTable}" visible in the active scope (on ${check.dimensions.join(', ')}). ` +
         'The row belongs to another tenant or does not exist.',
-      { table: check.table, column: check.column, dimensions: check.dimensions },
+      {
+        table: check.table,
+        column: check.column,
+        dimensions: check.dimensions,
+        value: missing.map((k) => check.keys.get(k)),
+      },
     );
     if (pending.mode === 'enforce') throw error;
     if (wantsEvent('violation', pending.onEvent)) {

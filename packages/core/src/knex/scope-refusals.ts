@@ -57,10 +57,18 @@ export function unsupported(table: string, what: string): ScopeError {
   );
 }
 
-export function crossScope(table: string, column: string, dimension: string, message: string): ScopeError {
+/** `value`: what was written, when the message names it. */
+export function crossScope(
+  table: string,
+  column: string,
+  dimension: string,
+  message: string,
+  ...value: [unknown?]
+): ScopeError {
   return new ScopeError('CROSS_SCOPE_WRITE', `Write to "${table}" refused: ${message}`, {
     table,
     column,
     dimensions: [dimension],
+    ...(value.length > 0 ? { value: value[0] } : {}),
   });
 }

@@ -186,6 +186,7 @@ function checkWritten(
         column,
         dimension,
         `"${column}" = ${String(given)} is outside the active scope on "${dimension}".`,
+        given,
       ),
     );
   }

@@ -91,6 +91,10 @@ forEachDialect('scoped Knex: write guards', (tdb) => {
       );
       assert.equal(error.table, 'pages');
       assert.equal(error.column, 'tenant_id');
+      // the fields say what the message says, and the status what a framework should answer
+      assert.equal(error.value, 2);
+      assert.equal(error.status, 403);
+      assert.equal(error.expose, true);
       assert.deepEqual(await snapshot(), before);
     });
 
@@ -197,10 +201,11 @@ forEachDialect('scoped Knex: write guards', (tdb) => {
 
     it('refuses pointing an existing row at a foreign parent with UPDATE', async () => {
       const before = await snapshot();
-      await expectScopeError(
+      const foreign = await expectScopeError(
         t1(() => db('comments').update({ page_id: 3 }).where('id', 1)),
         'CROSS_SCOPE_WRITE',
       );
+      assert.deepEqual(foreign.value, [3]); // the keys the message names
       await expectScopeError(
         t1(() => db('comments').update({ page_id: db.raw('3') })),
         'CROSS_SCOPE_WRITE',
