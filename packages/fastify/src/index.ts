@@ -126,3 +126,7 @@ function keepMessageBack(reply: FastifyReply, error: Error & { code: string; sta
 /** The plugin: `await app.register(knexScopes, { resolveTenant, ... })`, after the session. */
 export const knexScopes = fp(plugin, { name: '@knex-scopes/fastify', fastify: '5.x' });
 export default knexScopes;
+
+// The @fastify/* convention: `require('@knex-scopes/fastify')` and an ES module's default import
+// are the plugin itself, with `.default` and `.knexScopes` on it (as `fp` and TypeScript expect).
+module.exports = Object.assign(knexScopes, module.exports);
