@@ -83,6 +83,14 @@ describe('the raw reader', () => {
     });
   }
 
+  it("reads a SQLite string where it stands for a table, a fragment's first token too (found by the fuzzer)", () => {
+    for (const fragment of ["'pages' as a0", "x, 'pages'", "('pages')"]) {
+      assert.ok(readSql(fragment, 'sqlite', true).names.includes('pages'), fragment);
+    }
+    // PostgreSQL and MySQL never take a string for a table: a value there
+    assert.ok(!readSql("'pages' as a0", 'pg', true).names.includes('pages'));
+  });
+
   it('reads a MySQL executable comment as a problem, and a double-quoted text both ways', () => {
     assert.match(readSql('select * from t /*!50000 , posts */', 'mysql', false).problems.join(), /executable comment/);
     // under ANSI_QUOTES "posts" is a name

@@ -44,7 +44,7 @@ function collectNames(tokens: readonly Token[], family: SqlFamily, out: Set<stri
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as Token;
     if (t.kind === 'string') {
-      collectFromString(t.text, family, out, depth, namesATable(tokens, i));
+      collectFromString(t.text, family, out, depth, namesATable(tokens, i, family));
       continue;
     }
     if (!isName(t)) continue;
@@ -59,16 +59,19 @@ function collectNames(tokens: readonly Token[], family: SqlFamily, out: Set<stri
 const TABLE_WORDS = new Set(['from', 'join', 'into', 'update', 'table', 'using']);
 
 /**
- * Whether a string literal at `i` stands where it names a table: after FROM, JOIN, INTO… or a
- * comma (SQLite takes `from 'pages'` and `from a, 'pages'`), or cast (`'pages'::regclass`). A
- * string compared with a column (`commentable_type = 'pages'`) is a value.
+ * Whether a string literal at `i` stands where it may name a table. SQLite takes a string as a
+ * table name (`from 'pages'`, `from a, 'pages'`, `from ('pages')`, and a fragment spliced after
+ * FROM or JOIN: `fromRaw("'pages' as p")`); any dialect may cast one to a table
+ * (`'pages'::regclass`). A string compared with a column (`commentable_type = 'pages'`) is a value.
  */
-function namesATable(tokens: readonly Token[], i: number): boolean {
-  const before = tokens[i - 1];
+function namesATable(tokens: readonly Token[], i: number, family: SqlFamily): boolean {
   const after = tokens[i + 1];
-  if (before?.kind === 'word' && TABLE_WORDS.has(before.text.toLowerCase())) return true;
-  if (before?.kind === 'punct' && before.text === ',') return true;
-  return after?.kind === 'punct' && after.text === ':' && tokens[i + 2]?.text === ':';
+  if (after?.kind === 'punct' && after.text === ':' && tokens[i + 2]?.text === ':') return true;
+  if (family !== 'sqlite' && family !== 'unknown') return false;
+  const before = tokens[i - 1];
+  if (before === undefined) return true;
+  if (before.kind === 'word' && TABLE_WORDS.has(before.text.toLowerCase())) return true;
+  return before.kind === 'punct' && (before.text === ',' || before.text === '(');
 }
 
 /** A string literal: a table name itself (where it stands for one), or dynamic SQL that names tables. */
