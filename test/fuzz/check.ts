@@ -4,14 +4,14 @@
 // visible effect must equal the oracle's, unless the write was refused with a ScopeError.
 import { scope } from '@knex-scopes/core';
 import type { Knex } from 'knex';
-import type { Read, Write } from './ast';
+import { forOracle, type Read, type Write } from './ast';
 import { type Case, printCase } from './cases';
-import { compareRows, minus } from './compare';
+import { compareRows, minus, normRow } from './compare';
 import { knownFindings } from './known-findings';
 import type { FuzzDatabases } from './oracle-databases';
-import { settle, show } from './outcome';
+import { type Outcome, settle, show } from './outcome';
 import { expectedRefusal, mustRefuse } from './refusals';
-import { renderRead, renderWrite } from './render';
+import { readRows, renderRead, renderWrite } from './render';
 import { type OwnedRow, partition, snapshot } from './snapshot';
 import type { FuzzStats } from './stats';
 import { type OracleScope, TABLE } from './world';
@@ -32,14 +32,23 @@ export class CaseFailure extends Error {
 /** The SQL each side runs, for failure messages. */
 function sqlOf(dbs: FuzzDatabases, c: Case): string {
   const oracle = dbs.oracles[c.scope]!;
-  const render = (db: Knex) => (c.op.k === 'read' ? renderRead(db, c.op.q) : renderWrite(db, c.op.w));
+  const render = (db: Knex, oracleSide: boolean) => {
+    if (c.op.k === 'write') return renderWrite(db, c.op.w);
+    return renderRead(db, oracleSide ? forOracle(c.op.q) : c.op.q);
+  };
   let scoped: string;
   try {
-    scoped = scope(oracle.scope.values, () => render(dbs.scoped).toString());
+    scoped = scope(oracle.scope.values, () => render(dbs.scoped, false).toString());
   } catch (error) {
     scoped = `(refused: ${(error as Error).message})`;
   }
-  return `scoped SQL: ${scoped}\noracle SQL: ${render(oracle.knex).toString()}`;
+  let plain: string;
+  try {
+    plain = render(oracle.knex, true).toString();
+  } catch (error) {
+    plain = `(does not compile: ${(error as Error).message})`;
+  }
+  return `scoped SQL: ${scoped}\noracle SQL: ${plain}`;
 }
 
 function fail(dbs: FuzzDatabases, c: Case, what: string): never {
@@ -48,6 +57,7 @@ function fail(dbs: FuzzDatabases, c: Case, what: string): never {
 
 export async function checkCase(dbs: FuzzDatabases, c: Case, stats: FuzzStats): Promise<void> {
   stats.cases++;
+  stats.attack(c.tags);
   if (c.op.k === 'read') {
     stats.reads++;
     await checkRead(dbs, c, c.op.q, stats);
@@ -62,15 +72,20 @@ export async function checkCase(dbs: FuzzDatabases, c: Case, stats: FuzzStats): 
 }
 
 function orderedRead(q: Read): boolean {
-  return q.order.k === 'total';
+  return q.k !== 'rawRead' && q.order.k === 'total';
 }
 
 async function checkRead(dbs: FuzzDatabases, c: Case, q: Read, stats: FuzzStats): Promise<void> {
   const oracle = dbs.oracles[c.scope]!;
+  const rows = (result: unknown) => readRows(q, dbs.dialect, result);
   const [s, o] = await Promise.all([
-    settle(() => scope(oracle.scope.values, () => renderRead(dbs.scoped, q).then((rows) => rows))),
-    settle(() => renderRead(oracle.knex, q).then((rows) => rows)),
+    settle(() => scope(oracle.scope.values, () => renderRead(dbs.scoped, q).then(rows))),
+    settle(() => renderRead(oracle.knex, forOracle(q)).then(rows)),
   ]);
+  if (c.expect.has('unbalanced')) {
+    await checkUnbalanced(dbs, c, s, o, stats);
+    return;
+  }
   if (s.kind === 'refused') {
     stats.refused(s.code, expectedRefusal(c, s.code));
     if (expectedRefusal(c, s.code)) return;
@@ -103,6 +118,34 @@ async function checkRead(dbs: FuzzDatabases, c: Case, q: Read, stats: FuzzStats)
       ? 'same rows, different order'
       : `scoped rows not in the oracle: ${JSON.stringify(diff.extra.slice(0, 8))}\n` +
           `oracle rows missing from the scoped run: ${JSON.stringify(diff.missing.slice(0, 8))}`,
+  );
+}
+
+/**
+ * An unbalanced raw (c8): the oracle ran its balanced superset, so a scoped run must be
+ * refused, fail (fail-closed: the raw broke the statement), or return a subset of its rows.
+ */
+async function checkUnbalanced(dbs: FuzzDatabases, c: Case, s: Outcome, o: Outcome, stats: FuzzStats): Promise<void> {
+  if (s.kind === 'refused') {
+    stats.refused(s.code, true);
+    return;
+  }
+  if (o.kind !== 'ok') {
+    stats.invalidQuery(o.code);
+    if (process.env.FUZZ_DEBUG) console.log(`INVALID read ${o.message}\n  ${printCase(c)}`);
+    return;
+  }
+  if (s.kind === 'error') {
+    stats.failedClosed++;
+    return;
+  }
+  const extra = minus(s.rows.map(normRow), o.rows.map(normRow));
+  if (extra.length === 0) return;
+  stats.leaks++;
+  fail(
+    dbs,
+    c,
+    `an unbalanced raw let rows through that its balanced superset does not have: ${JSON.stringify(extra.slice(0, 8))}`,
   );
 }
 

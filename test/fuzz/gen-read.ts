@@ -9,19 +9,46 @@ import type {
   Having,
   Join,
   JoinKind,
+  Member,
   OnItem,
   Order,
   Pred,
+  RawFrag,
   Read,
   Select,
   SelectItem,
   SetOp,
   Source,
   WhereItem,
+  WindowFn,
 } from './ast';
 import { outputs } from './ast';
 import { columnsOfType, type Gen } from './gen-context';
-import { RELATIONS, SCOPED_TABLES, TABLE, TABLES, type Ty } from './world';
+import {
+  boundRaw,
+  cteRaw,
+  existsRawFrag,
+  exprFrag,
+  fromRawSource,
+  groupRawFrag,
+  havingCmpFrags,
+  havingRawFrag,
+  inRawValues,
+  joinRawFrag,
+  jsonRaw,
+  offsetRawFrag,
+  orderRawFrag,
+  rawCteRead,
+  rawStatement,
+  selectRaw,
+  unbalancedJoin,
+  unbalancedPredicate,
+  unbalancedValue,
+  unionRaw,
+  whereRawFrag,
+  windowRaw,
+} from './gen-raw';
+import { RELATIONS, SCOPED_TABLES, TABLE, TABLES, type Ty, UNSCOPED_TABLES } from './world';
 
 interface Src {
   readonly source: Source;
@@ -44,8 +71,6 @@ interface Level {
 }
 
 const OPS: readonly CmpOp[] = ['=', '<>', '<', '>', '<=', '>='];
-// Scoped tables first and twice: most queries should be about them.
-const READ_TABLES = [...SCOPED_TABLES, ...SCOPED_TABLES, ...TABLES.map((t) => t.name)];
 
 function tableCols(table: string, q: string): ColRef[] {
   return (TABLE.get(table)?.columns ?? []).map((c) => ({ q, col: c.name, ty: c.ty, from: `${table}.${c.name}` }));
@@ -76,15 +101,28 @@ function tableSource(x: Gen, level: Level, tables: readonly string[]): Src {
   return { source, cols: tableCols(table, q), table, q };
 }
 
-function genSource(x: Gen, level: Level): Src {
+function genSource(x: Gen, level: Level, inJoin = false): Src {
   const roll = x.int(0, 99);
   if (level.ctes.length > 0 && roll >= 85) {
     const cte = x.pick(level.ctes);
-    const alias = x.chance(50) || level.used.has(cte.name) ? x.alias() : undefined;
+    let alias = x.chance(50) || level.used.has(cte.name) ? x.alias() : undefined;
+    const shadowing = SCOPED_TABLES.filter((t) => !level.used.has(t));
+    if (alias && shadowing.length > 0 && x.chance(20)) {
+      // an alias named like a scoped table: it names the CTE, nothing is filtered or refused
+      alias = x.pick(shadowing);
+      x.tag('c7', 'CTE aliased like a scoped table');
+    }
     const q = alias ?? cte.name;
     level.used.add(q);
     const cols = cte.cols.map((c) => ({ ...c, q }));
     return { source: alias ? { k: 'cte', name: cte.name, alias } : { k: 'cte', name: cte.name }, cols, q };
+  }
+  if (level.depth < 2 && roll >= 71 && roll < 75) {
+    const alias = x.alias();
+    level.used.add(alias);
+    const sub = () => genSelect(x, { depth: level.depth + 1, ctes: level.ctes });
+    const { source, cols } = fromRawSource(x, alias, sub, !inJoin);
+    return { source, cols, q: alias };
   }
   if (level.depth < 2 && roll >= 75) {
     const sub = genSelect(x, { depth: level.depth + 1, ctes: level.ctes });
@@ -92,7 +130,7 @@ function genSource(x: Gen, level: Level): Src {
     level.used.add(alias);
     return { source: { k: 'sub', sub, alias }, cols: outputs(sub).map((c) => ({ ...c, q: alias })), q: alias };
   }
-  return tableSource(x, level, READ_TABLES);
+  return tableSource(x, level, x.readTables);
 }
 
 function joinKinds(x: Gen): readonly JoinKind[] {
@@ -134,17 +172,26 @@ function genOn(x: Gen, src: Src, visible: readonly ColRef[], full: boolean): OnI
   for (let i = 0; i < extra; i++) {
     const or = x.chance(30);
     const col = x.pick(all);
-    const roll = x.int(0, 2);
-    if (roll === 0) items.push({ k: 'val', or, col, value: x.value(col) });
-    else if (roll === 1) items.push({ k: 'in', or, col, values: [x.value(col), x.value(col)] });
-    else items.push({ k: 'null', or, col, not: x.chance(50) });
+    const roll = x.int(0, 9);
+    if (roll < 3) items.push({ k: 'val', or, col, value: x.value(col) });
+    else if (roll < 6) items.push({ k: 'in', or, col, values: [x.value(col), x.value(col)] });
+    else if (roll < 8) items.push({ k: 'null', or, col, not: x.chance(50) });
+    else if (roll < 9) items.push({ k: 'valRaw', or, col, raw: exprFrag(x, col.ty, all, 30, 'onVal raw') });
+    else items.push({ k: 'colRaw', or, left: col, op: x.pick(OPS), raw: exprFrag(x, col.ty, all, 30, 'on raw') });
   }
   return items;
 }
 
 function genJoin(x: Gen, level: Level, left: Src[], visible: readonly ColRef[]): { join: Join; src: Src } {
+  if (x.chance(5)) {
+    const alias = x.alias();
+    level.used.add(alias);
+    const sub = () => genSelect(x, { depth: Math.min(level.depth + 1, 2), ctes: level.ctes });
+    const { raw, cols } = joinRawFrag(x, alias, visible, sub);
+    return { join: { kind: 'raw', raw, alias }, src: { source: { k: 'raw', raw, alias }, cols, q: alias } };
+  }
   const kind = x.pick(joinKinds(x));
-  const src = genSource(x, level);
+  const src = genSource(x, level, true);
   if (kind === 'cross') return { join: { kind, source: src.source, on: [] }, src };
   // USING needs the column on both sides, and unambiguous on the left: only right after FROM
   if (left.length === 1 && x.chance(10)) {
@@ -168,6 +215,10 @@ const PRED_WEIGHTS: ReadonlyArray<[Pred['k'], number]> = [
   ['group', 10],
   ['cmpCol', 6],
   ['raw', 4],
+  ['cmpRaw', 4],
+  ['inRaw', 3],
+  ['existsRaw', 1],
+  ['betweenRaw', 1],
 ];
 
 function predKind(x: Gen): Pred['k'] {
@@ -224,25 +275,37 @@ export function genPred(x: Gen, cols: readonly ColRef[], ctx: PredContext): Pred
       const same = columnsOfType(cols, col.ty);
       return { k: 'cmpCol', col, op: x.pick(OPS), other: x.pick(same) };
     }
-    case 'raw':
-      return genRaw(x, col);
+    case 'raw': {
+      const raw = whereRawFrag(x, col, ctx.avoid);
+      if (!x.chance(25)) return { k: 'raw', raw };
+      x.tag('c4', 'where(raw)');
+      return { k: 'raw', raw, form: 'where' };
+    }
+    case 'existsRaw':
+      return { k: 'existsRaw', raw: existsRawFrag(x, ctx.avoid), not: x.chance(30) };
+    case 'betweenRaw': {
+      if (ints.length === 0) break;
+      const lo = x.int(0, 120);
+      const hi = lo + x.int(0, 300);
+      const loRaw = x.chance(60);
+      return {
+        k: 'betweenRaw',
+        col: x.pick(ints),
+        lo: loRaw ? boundRaw(x, lo, ctx.avoid) : lo,
+        hi: !loRaw || x.chance(50) ? boundRaw(x, hi, ctx.avoid) : hi,
+      };
+    }
+    case 'cmpRaw': {
+      const not = x.chance(25);
+      const raw = exprFrag(x, col.ty, cols, 25, not ? 'whereNot value raw' : 'where value raw', ctx.avoid);
+      return { k: 'cmpRaw', col, op: x.int(0, 9) < 6 ? '=' : x.pick(OPS), raw, not };
+    }
+    case 'inRaw':
+      return { k: 'inRaw', col, values: inRawValues(x, col, ctx.avoid), not: x.chance(25) };
     default:
       break;
   }
   return { k: 'cmp', col, op: x.int(0, 9) < 6 ? '=' : x.pick(OPS), value: x.value(col) };
-}
-
-/** Raw fragments: harmless ones must run; one naming a scoped table must be refused. */
-function genRaw(x: Gen, col: ColRef): Pred {
-  const name = col.q ? `${col.q}.${col.col}` : col.col;
-  const roll = x.int(0, 9);
-  if (roll < 5) return { k: 'raw', sql: '?? is not null', bindings: [name] };
-  if (roll < 8 || col.ty !== 'int') {
-    return { k: 'raw', sql: 'exists (select 1 from tags where tags.id = ?)', bindings: [x.int(0, 5)], table: 'tags' };
-  }
-  x.expect.add('raw-scoped');
-  const table = x.pick(SCOPED_TABLES);
-  return { k: 'raw', sql: `?? in (select id from ${table})`, bindings: [name], table };
 }
 
 export function genWhere(x: Gen, cols: readonly ColRef[], ctx: PredContext, min: number, max: number): WhereItem[] {
@@ -271,13 +334,26 @@ function genCtes(x: Gen, level: Omit<Level, 'used'>): { ctes: Cte[]; infos: CteI
   const infos: CteInfo[] = [...level.ctes];
   const n = x.chance(15) ? x.int(1, 2) : 0;
   for (let i = 0; i < n; i++) {
-    const query = genSelect(x, { depth: level.depth + 1, ctes: infos });
+    const raw = x.chance(20) ? cteRaw(x) : undefined;
+    const query = raw ? undefined : genSelect(x, { depth: level.depth + 1, ctes: infos });
     const roll = x.int(0, 99);
-    let name = roll >= 95 ? x.pick(SCOPED_TABLES) : roll >= 88 ? 'tags' : `w${i}`;
-    if (infos.some((c) => c.name === name)) name = `w${i}`;
-    if (SCOPED_TABLES.includes(name)) x.expect.add('cte-shadow');
-    ctes.push({ name, query });
-    infos.push({ name, cols: outputs(query) });
+    let name = roll >= 95 && !x.unscopedOnly ? x.pick(SCOPED_TABLES) : roll >= 88 ? 'tags' : `w${i}`;
+    if (infos.some((c) => c.name.toLowerCase() === name.toLowerCase())) name = `w${i}`;
+    if (SCOPED_TABLES.includes(name)) {
+      x.expect.add('cte-shadow');
+      x.tag('c7', 'with() named like a scoped table');
+      // SQLite and MySQL compare names without case (PostgreSQL's quoted "PROJECTS" is another name)
+      if (x.dialect !== 'pg' && x.chance(30)) name = name.toUpperCase();
+    }
+    let cols = raw ? raw.cols : outputs(query!);
+    if (query && x.chance(15)) {
+      // with(name, [columns], query): the CTE's own column names
+      const columns = cols.map((_, j) => `c${j}`);
+      cols = cols.map((c, j) => ({ ...c, col: columns[j]! }));
+      ctes.push({ name, query, columns });
+      x.tag('c7', 'with() and a column list');
+    } else ctes.push(raw ? { name, raw: raw.raw } : { name, query: query! });
+    infos.push({ name, cols });
   }
   return { ctes, infos };
 }
@@ -304,7 +380,7 @@ export function genSelect(x: Gen, opts: SelectOptions): Select {
   const constrained = opts.shape !== undefined || opts.scalar === true;
   const avoid = new Set(opts.avoid ?? []);
   // a shaped select reads a base table that has every type it needs
-  const fromTables = READ_TABLES.filter(
+  const fromTables = x.readTables.filter(
     (t) => !avoid.has(t) && (opts.shape ?? []).every((ty) => TABLE.get(t)?.columns.some((c) => c.ty === ty)),
   );
   const from = constrained || avoid.size > 0 ? tableSource(x, level, fromTables) : genSource(x, level);
@@ -346,7 +422,11 @@ export function genSelect(x: Gen, opts: SelectOptions): Select {
     // MariaDB 10.11 keeps the row of an empty ungrouped aggregate whatever its HAVING says (a
     // server bug): MySQL gets HAVING with GROUP BY only
     const havingAllowed = x.dialect !== 'mysql' || groupBy.length > 0;
-    if (havingAllowed && x.chance(30)) {
+    if (havingAllowed && x.chance(8)) {
+      having = [{ k: 'raw', or: false, raw: havingRawFrag(x) }];
+    } else if (havingAllowed && x.chance(4)) {
+      having = [{ k: 'rawCmp', or: false, op: x.pick(OPS), ...havingCmpFrags(x) }];
+    } else if (havingAllowed && x.chance(30)) {
       const ints = columnsOfType(visible, 'int');
       const hcol = ints.length > 0 ? x.pick(ints) : x.pick(visible);
       having = [
@@ -368,15 +448,26 @@ export function genSelect(x: Gen, opts: SelectOptions): Select {
     // MariaDB 10.11 evaluates a select-list subquery of a derived table on the null side of an
     // outer join (count() = 0 instead of NULL): a server bug, so MySQL keeps them at the top
     const subqueryItems = x.dialect === 'mysql' ? opts.depth === 0 : opts.depth < 2;
+    if (opts.depth === 0 && x.chance(6)) items.push(genWindow(x, visible, items));
     if (subqueryItems && x.chance(12)) {
       const sub = genSelect(x, { depth: opts.depth + 1, ctes: infos, scalar: true, outer: visible });
       items.push({ k: 'sub', sub, as: `o${items.length}` });
+    }
+    if (subqueryItems && x.chance(7)) {
+      const { raw, ty, form } = selectRaw(x, visible, `o${items.length}`);
+      items.push({ k: 'raw', raw, as: `o${items.length}`, ty, form });
+    }
+    // at the top only: PostgreSQL's jsonb_path_query answers jsonb, which compares with nothing else
+    if (opts.depth === 0 && x.chance(3)) {
+      const { raw, ty } = jsonRaw(x, visible);
+      items.push({ k: 'json', raw, as: `o${items.length}`, ty });
     }
     distinct = x.chance(15);
   }
 
   const order: Order = opts.top ? genOrder(x) : { k: 'none' };
   const limited = order.k === 'total' && x.chance(35);
+  const offset = limited && x.chance(30) ? x.int(1, 3) : undefined;
   return {
     k: 'select',
     ctes,
@@ -386,11 +477,113 @@ export function genSelect(x: Gen, opts: SelectOptions): Select {
     where,
     items,
     groupBy,
+    ...(groupBy.length > 0 && x.chance(12) ? { groupRaw: groupRawFrag(x, groupBy) } : {}),
     having,
     order,
+    ...(opts.top && order.k !== 'some' && x.chance(6) ? { orderRaw: orderRawFrag(x, !distinct) } : {}),
     ...(limited ? { limit: x.int(0, 5) } : {}),
-    ...(limited && x.chance(30) ? { offset: x.int(1, 3) } : {}),
+    ...(offset !== undefined ? { offset: x.chance(25) ? offsetRawFrag(x, offset) : offset } : {}),
   };
+}
+
+/**
+ * `rank(as, raw('order by …'))`: over the plain columns selected so far. `rowNumber` orders by
+ * all of them, so that rows it cannot tell apart are the same output row (deterministic).
+ */
+function genWindow(x: Gen, visible: readonly ColRef[], items: readonly SelectItem[]): SelectItem {
+  const fn = x.pick<WindowFn>(['rank', 'denseRank', 'rowNumber']);
+  const cols = items.flatMap((i) => (i.k === 'col' ? [i.col] : []));
+  const raw: RawFrag = windowRaw(x, visible, cols, fn === 'rowNumber');
+  return { k: 'window', fn, raw, as: `o${items.length}` };
+}
+
+/**
+ * An unbalanced raw (c8) in one clause of a simple read, alone there (or ORed), so that the
+ * oracle's balanced superset (`1 = 1`) makes the clause true: whatever the scoped run returns
+ * without a refusal must be among the oracle's rows.
+ */
+function genUnbalanced(x: Gen): Read {
+  x.expect.add('unbalanced');
+  const table = x.pick(x.chance(85) ? SCOPED_TABLES : UNSCOPED_TABLES);
+  const a0 = x.alias();
+  const cols = tableCols(table, a0);
+  const base: Select = {
+    k: 'select',
+    ctes: [],
+    distinct: false,
+    from: { k: 'table', table, alias: a0 },
+    joins: [],
+    where: [],
+    items: [{ k: 'star', q: a0, cols }],
+    groupBy: [],
+    having: [],
+    order: { k: 'none' },
+  };
+  const slot = x.int(0, 7);
+  const always: RawFrag = { k: 'frag', sql: '1 = 1', bindings: [] };
+  if (slot === 0) {
+    x.tag('c8', 'whereRaw');
+    return { ...base, where: [{ or: false, pred: { k: 'raw', raw: unbalancedPredicate(x) } }] };
+  }
+  if (slot === 5) {
+    // the value of where(col, op, raw): the oracle's superset drops the predicate
+    x.tag('c8', 'where(col, raw)');
+    const col = x.pick(cols);
+    const oracle: Pred = { k: 'raw', raw: always };
+    return {
+      ...base,
+      where: [{ or: false, pred: { k: 'cmpRaw', col, op: '=', raw: unbalancedValue(x), not: false, oracle } }],
+    };
+  }
+  if (slot === 6) {
+    x.tag('c8', 'whereIn(col, raw)');
+    const col = x.pick(cols);
+    const raw = { ...unbalancedValue(x), sql: 'select 0) or (1 = 1' };
+    const oracle: Pred = { k: 'raw', raw: always };
+    return { ...base, where: [{ or: false, pred: { k: 'inRaw', col, values: raw, not: false, oracle } }] };
+  }
+  if (slot === 7) {
+    x.tag('c8', 'on(col, raw)');
+    const a1 = x.alias();
+    const other = x.pick(x.chance(70) ? SCOPED_TABLES : UNSCOPED_TABLES);
+    const col = x.pick(tableCols(other, a1));
+    const oracle: OnItem = { k: 'raw', or: false, raw: always };
+    const on: OnItem[] = [{ k: 'colRaw', or: false, left: col, op: '=', raw: unbalancedValue(x), oracle }];
+    return { ...base, joins: [{ kind: 'inner', source: { k: 'table', table: other, alias: a1 }, on }] };
+  }
+  if (slot === 1) {
+    x.tag('c8', 'orWhereRaw');
+    const col = x.pick(cols);
+    const first: WhereItem = { or: false, pred: { k: 'cmp', col, op: '=', value: x.value(col) } };
+    return { ...base, where: [first, { or: true, pred: { k: 'raw', raw: unbalancedPredicate(x) } }] };
+  }
+  if (slot === 2) {
+    x.tag('c8', 'havingRaw');
+    const col = x.pick(cols);
+    return {
+      ...base,
+      items: [
+        { k: 'col', col, as: 'o0' },
+        { k: 'agg', fn: 'count', as: 'o1' },
+      ],
+      groupBy: [col],
+      having: [{ k: 'raw', or: false, raw: unbalancedPredicate(x, 'count(*) > 0', 'count(*) >= 0') }],
+    };
+  }
+  const a1 = x.alias();
+  if (slot === 3) {
+    x.tag('c8', 'on(raw)');
+    const other = x.pick(x.chance(70) ? SCOPED_TABLES : UNSCOPED_TABLES);
+    const join: Join = {
+      kind: 'inner',
+      source: { k: 'table', table: other, alias: a1 },
+      on: [{ k: 'raw', or: false, raw: unbalancedPredicate(x) }],
+    };
+    return { ...base, joins: [join] };
+  }
+  x.tag('c8', 'joinRaw');
+  const { raw } = unbalancedJoin(x, a1);
+  return { ...base, joins: [{ kind: 'raw', raw, alias: a1 }] };
 }
 
 function genCompound(x: Gen): Compound {
@@ -398,13 +591,22 @@ function genCompound(x: Gen): Compound {
   const member = () => genSelect(x, { depth: 1, ctes: [], shape });
   const first = member();
   const ops: SetOp[] = ['union', 'unionAll', 'intersect', 'except'];
-  const rest = Array.from({ length: x.int(1, 2) }, () => ({ op: x.pick(ops), query: member() }));
+  const rest = Array.from({ length: x.int(1, 2) }, (): Member => {
+    const op = x.pick(ops);
+    const raw = (op === 'union' || op === 'unionAll') && x.chance(10) ? unionRaw(x, shape) : undefined;
+    return raw ? { op, raw } : { op, query: member() };
+  });
   const order = genOrder(x);
   const limited = order.k === 'total' && x.chance(35);
   return { k: 'compound', first, rest, order, ...(limited ? { limit: x.int(0, 5) } : {}) };
 }
 
 export function genRead(x: Gen): Read {
+  const roll = x.int(0, 99);
+  const sub = () => genSelect(x, { depth: 1, ctes: [] });
+  if (roll >= 94) return rawStatement(x, sub);
+  if (roll >= 92) return rawCteRead(x, sub);
+  if (roll >= 89 && !x.unscopedOnly) return genUnbalanced(x);
   if (x.chance(12)) return genCompound(x);
   return genSelect(x, { depth: 0, ctes: [], top: true, withCtes: true });
 }

@@ -9,7 +9,12 @@ export type Outcome =
 export async function settle(run: () => Promise<unknown>): Promise<Outcome> {
   try {
     const result = await run();
-    return { kind: 'ok', rows: Array.isArray(result) ? (result as Record<string, unknown>[]) : [] };
+    const rows = Array.isArray(result) ? (result as unknown[]) : [];
+    // an insert answers ids (rowids, which differ between databases), not rows: counted only
+    return {
+      kind: 'ok',
+      rows: rows.map((r) => (r !== null && typeof r === 'object' ? r : {})) as Record<string, unknown>[],
+    };
   } catch (error) {
     if (isScopeError(error)) return { kind: 'refused', code: error.code, message: error.message };
     const e = error as { code?: unknown; message?: string };

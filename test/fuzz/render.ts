@@ -2,12 +2,16 @@
 // scope()) and the oracle run (on a plain instance), and, given a recorder, the printed chain.
 import type { Knex } from 'knex';
 import type {
+  Binding,
   ColRef,
   Having,
   Join,
   OnItem,
   Order,
+  Payload,
+  RawFrag,
   Read,
+  Returning,
   Select,
   SelectItem,
   Source,
@@ -15,8 +19,8 @@ import type {
   Write,
   WriteJoin,
 } from './ast';
-import { outputs } from './ast';
-import type { Scalar } from './world';
+import { isFrag, outputs } from './ast';
+import { TABLE } from './world';
 
 type QB = Knex.QueryBuilder;
 type Db = Knex;
@@ -25,13 +29,56 @@ type Where = Knex.QueryBuilder;
 
 const ref = (c: ColRef) => (c.q ? `${c.q}.${c.col}` : c.col);
 
-function source(db: Db, s: Source): string | QB | Record<string, string> {
+function binding(db: Db, b: Binding): unknown {
+  if (b === null || typeof b !== 'object') return b;
+  switch (b.k) {
+    case 'names':
+      return [...b.names];
+    case 'nameAs':
+      return { [b.alias]: b.name };
+    case 'ref':
+      return b.as ? db.ref(b.name).as(b.as) : db.ref(b.name);
+    case 'raw':
+      return renderFrag(db, b.frag);
+    case 'sub':
+      return renderSelect(db, b.sub);
+  }
+}
+
+/** A fragment's SQL and its rendered bindings (an array, or an object of named ones). */
+function fragArgs(db: Db, f: RawFrag): [string, unknown] {
+  if (Array.isArray(f.bindings)) return [f.sql, (f.bindings as readonly Binding[]).map((b) => binding(db, b))];
+  const named = f.bindings as Readonly<Record<string, Binding>>;
+  return [f.sql, Object.fromEntries(Object.entries(named).map(([k, v]) => [k, binding(db, v)]))];
+}
+
+export function renderFrag(db: Db, f: RawFrag): Knex.Raw {
+  const [sql, bindings] = fragArgs(db, f);
+  if (Array.isArray(bindings) && bindings.length === 0) return db.raw(sql);
+  return db.raw(sql, bindings as Knex.RawBinding[]);
+}
+
+/** `method(sql)` or `method(sql, bindings)`: the string forms of whereRaw, fromRaw, joinRaw… */
+function callRaw(target: object, or: boolean, method: string, db: Db, f: RawFrag): void {
+  const [sql, bindings] = fragArgs(db, f);
+  if (Array.isArray(bindings) && bindings.length === 0) call(target, or, method, sql);
+  else call(target, or, method, sql, bindings);
+}
+
+function payload(db: Db, row: Payload): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) out[k] = isFrag(v) ? renderFrag(db, v) : v;
+  return out;
+}
+
+function source(db: Db, s: Source): string | QB | Record<string, string> | Knex.Raw {
   if (s.k === 'table') {
     const name = s.schema ? `${s.schema}.${s.table}` : s.table;
     if (s.alias && s.objectForm) return { [s.alias]: name };
     return s.alias ? `${name} as ${s.alias}` : name;
   }
   if (s.k === 'cte') return s.alias ? `${s.name} as ${s.alias}` : s.name;
+  if (s.k === 'raw') return renderFrag(db, s.raw);
   return renderSelect(db, s.sub).as(s.alias);
 }
 
@@ -74,18 +121,40 @@ export function applyWhere(db: Db, qb: Where, items: readonly WhereItem[]): void
         });
         break;
       case 'raw':
-        call(qb, or, 'whereRaw', p.sql, [...p.bindings]);
+        if (p.form === 'where') call(qb, or, 'where', renderFrag(db, p.raw));
+        else callRaw(qb, or, 'whereRaw', db, p.raw);
         break;
+      case 'existsRaw':
+        call(qb, or, p.not ? 'whereNotExists' : 'whereExists', renderFrag(db, p.raw));
+        break;
+      case 'betweenRaw': {
+        const bound = (v: number | RawFrag) => (isFrag(v) ? renderFrag(db, v) : v);
+        call(qb, or, 'whereBetween', ref(p.col), [bound(p.lo), bound(p.hi)]);
+        break;
+      }
+      case 'cmpRaw':
+        call(qb, or, p.not ? 'whereNot' : 'where', ref(p.col), p.op, renderFrag(db, p.raw));
+        break;
+      case 'inRaw': {
+        const values = isFrag(p.values)
+          ? renderFrag(db, p.values)
+          : p.values.map((v) => (isFrag(v) ? renderFrag(db, v) : v));
+        call(qb, or, p.not ? 'whereNotIn' : 'whereIn', ref(p.col), values);
+        break;
+      }
     }
   }
 }
 
-function applyOn(j: Knex.JoinClause, items: readonly OnItem[]): void {
+function applyOn(db: Db, j: Knex.JoinClause, items: readonly OnItem[]): void {
   for (const item of items) {
     if (item.k === 'cols') call(j, item.or, 'on', ref(item.left), item.op, ref(item.right));
     else if (item.k === 'val') call(j, item.or, 'onVal', ref(item.col), '=', item.value);
     else if (item.k === 'in') call(j, item.or, 'onIn', ref(item.col), [...item.values]);
-    else call(j, item.or, item.not ? 'onNotNull' : 'onNull', ref(item.col));
+    else if (item.k === 'null') call(j, item.or, item.not ? 'onNotNull' : 'onNull', ref(item.col));
+    else if (item.k === 'colRaw') call(j, item.or, 'on', ref(item.left), item.op, renderFrag(db, item.raw));
+    else if (item.k === 'valRaw') call(j, item.or, 'onVal', ref(item.col), '=', renderFrag(db, item.raw));
+    else call(j, item.or, 'on', renderFrag(db, item.raw));
   }
 }
 
@@ -97,6 +166,10 @@ const JOIN_METHOD = {
 } as const;
 
 function applyJoin(db: Db, qb: QB, join: Join): void {
+  if (join.kind === 'raw') {
+    callRaw(qb, false, 'joinRaw', db, join.raw);
+    return;
+  }
   const target = source(db, join.source);
   if (join.kind === 'cross') {
     call(qb, false, 'crossJoin', target);
@@ -105,7 +178,7 @@ function applyJoin(db: Db, qb: QB, join: Join): void {
   const on = join.on;
   const clause = function (this: Knex.JoinClause, j: Knex.JoinClause) {
     if ('using' in on) j.using(on.using);
-    else applyOn(j, on as readonly OnItem[]);
+    else applyOn(db, j, on as readonly OnItem[]);
   };
   qb[JOIN_METHOD[join.kind]](target as string, clause);
 }
@@ -121,6 +194,17 @@ function applyItem(db: Db, qb: QB, item: SelectItem): void {
     case 'sub':
       qb.select(renderSelect(db, item.sub).as(item.as));
       break;
+    case 'raw':
+      if (item.form === 'columns') qb.columns(renderFrag(db, item.raw));
+      else if (item.form === 'object') qb.select({ [item.as]: renderFrag(db, item.raw) } as unknown as string);
+      else qb.select(renderFrag(db, item.raw));
+      break;
+    case 'window':
+      qb[item.fn](item.as, renderFrag(db, item.raw));
+      break;
+    case 'json':
+      qb.jsonExtract(renderFrag(db, item.raw) as unknown as string, '$.a', item.as);
+      break;
     case 'agg': {
       const target = { [item.as]: item.col ? ref(item.col) : '*' };
       if (item.fn === 'count') qb.count(target);
@@ -134,15 +218,23 @@ function applyItem(db: Db, qb: QB, item: SelectItem): void {
   }
 }
 
-function applyHaving(qb: QB, having: readonly Having[]): void {
+function applyHaving(db: Db, qb: QB, having: readonly Having[]): void {
   for (const h of having) {
+    if (h.k === 'raw') {
+      callRaw(qb, h.or, 'havingRaw', db, h.raw);
+      continue;
+    }
+    if (h.k === 'rawCmp') {
+      call(qb, h.or, 'having', renderFrag(db, h.left), h.op, renderFrag(db, h.right));
+      continue;
+    }
     const sql = `${h.fn}(??) ${h.op} ?`;
     if (h.or) qb.orHavingRaw(sql, [ref(h.col), h.value]);
     else qb.havingRaw(sql, [ref(h.col), h.value]);
   }
 }
 
-function applyOrder(qb: QB, read: Read, order: Order): void {
+function applyOrder(qb: QB, read: Select | Compound, order: Order): void {
   if (order.k === 'none') return;
   const select = read.k === 'compound' ? read.first : read;
   const star = select.items[0]?.k === 'star';
@@ -152,28 +244,43 @@ function applyOrder(qb: QB, read: Read, order: Order): void {
   for (const name of used) qb.orderBy(name, order.k === 'total' && order.desc ? 'desc' : 'asc');
 }
 
+type Compound = Extract<Read, { k: 'compound' }>;
+
 export function renderSelect(db: Db, s: Select): QB {
   const qb = db.queryBuilder();
-  for (const cte of s.ctes) qb.with(cte.name, renderSelect(db, cte.query));
-  const from = source(db, s.from);
-  qb.from(from as string);
+  for (const cte of s.ctes) {
+    if ('raw' in cte) qb.with(cte.name, renderFrag(db, cte.raw));
+    else if (cte.columns) qb.with(cte.name, [...cte.columns], renderSelect(db, cte.query));
+    else qb.with(cte.name, renderSelect(db, cte.query));
+  }
+  if (s.from.k === 'raw') callRaw(qb, false, 'fromRaw', db, s.from.raw);
+  else qb.from(source(db, s.from) as string);
   for (const join of s.joins) applyJoin(db, qb, join);
   applyWhere(db, qb, s.where);
   if (s.distinct) qb.distinct();
   for (const item of s.items) applyItem(db, qb, item);
-  if (s.groupBy.length > 0) qb.groupBy(s.groupBy.map(ref));
-  applyHaving(qb, s.having);
+  if (s.groupRaw?.method === 'groupByRaw') callRaw(qb, false, 'groupByRaw', db, s.groupRaw.raw);
+  else if (s.groupRaw) qb.groupBy(renderFrag(db, s.groupRaw.raw) as unknown as string);
+  else if (s.groupBy.length > 0) qb.groupBy(s.groupBy.map(ref));
+  applyHaving(db, qb, s.having);
   applyOrder(qb, s, s.order);
+  if (s.orderRaw?.method === 'orderByRaw') callRaw(qb, false, 'orderByRaw', db, s.orderRaw.raw);
+  else if (s.orderRaw?.method === 'orderByObject') {
+    qb.orderBy([{ column: renderFrag(db, s.orderRaw.raw) as unknown as string, order: 'asc' }]);
+  } else if (s.orderRaw) qb.orderBy(renderFrag(db, s.orderRaw.raw) as unknown as string);
   if (s.limit !== undefined) qb.limit(s.limit);
-  if (s.offset !== undefined) qb.offset(s.offset);
+  if (s.offset !== undefined) qb.offset(isFrag(s.offset) ? (renderFrag(db, s.offset) as unknown as number) : s.offset);
   return qb;
 }
 
-export function renderRead(db: Db, q: Read): QB {
+/** The builder (or, for a raw statement, the raw) of a read. */
+export function renderRead(db: Db, q: Read): QB | Knex.Raw {
   if (q.k === 'select') return renderSelect(db, q);
+  if (q.k === 'rawRead') return renderFrag(db, q.raw);
   const qb = db.queryBuilder().union([renderSelect(db, q.first)]);
-  for (const { op, query } of q.rest) {
-    const member = [renderSelect(db, query)];
+  for (const m of q.rest) {
+    const op = m.op;
+    const member = ['query' in m ? renderSelect(db, m.query) : (renderFrag(db, m.raw) as unknown as QB)];
     if (op === 'union') qb.union(member);
     else if (op === 'unionAll') qb.unionAll(member);
     else if (op === 'intersect') qb.intersect(member);
@@ -184,8 +291,23 @@ export function renderRead(db: Db, q: Read): QB {
   return qb;
 }
 
+/** The rows a read gave: a raw statement's result is the driver's (rows, or `[rows, fields]`). */
+export function readRows(q: Read, dialect: string, result: unknown): Record<string, unknown>[] {
+  if (q.k !== 'rawRead') return Array.isArray(result) ? (result as Record<string, unknown>[]) : [];
+  if (dialect === 'pg')
+    return ((result as { rows?: Record<string, unknown>[] }).rows ?? []) as Record<string, unknown>[];
+  if (dialect === 'mysql') return (Array.isArray(result) ? (result[0] ?? []) : []) as Record<string, unknown>[];
+  return Array.isArray(result) ? (result as Record<string, unknown>[]) : [];
+}
+
 /** With a second table, `*` would also return whichever of its matching rows the plan picked. */
 const returned = (w: { table: string; extra?: WriteJoin }) => (w.extra ? `${w.table}.*` : '*');
+
+function applyReturning(db: Db, qb: QB, w: { table: string; extra?: WriteJoin; returning: Returning }): void {
+  if (w.returning === false) return;
+  if (w.returning === true) qb.returning(returned(w));
+  else qb.returning(renderFrag(db, w.returning) as unknown as string);
+}
 
 function applyExtra(qb: QB, extra: WriteJoin | undefined): void {
   if (!extra) return;
@@ -198,36 +320,72 @@ function applyExtra(qb: QB, extra: WriteJoin | undefined): void {
   call(qb, false, 'whereColumn', ref(extra.left), '=', ref(extra.right));
 }
 
+/** An insert's rows as one raw body: `(a, b) values (?, ?), (?, ?)`, or named, or inline. */
+export function rawInsertBody(table: string, rows: readonly Payload[], style: 'bound' | 'named' | 'inline'): RawFrag {
+  const columns = (TABLE.get(table)?.columns ?? []).map((c) => c.name).filter((c) => rows.some((r) => c in r));
+  const extra = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => !columns.includes(k));
+  const all = [...columns, ...extra];
+  const positional: Binding[] = [];
+  const named: Record<string, Binding> = {};
+  const tuples = rows.map((row) => {
+    const values = all.map((c) => {
+      const v = row[c];
+      const value = v === undefined || isFrag(v) ? null : v;
+      if (style === 'inline') return value === null ? 'null' : typeof value === 'number' ? String(value) : `'${value}'`;
+      if (style === 'bound') {
+        positional.push(value);
+        return '?';
+      }
+      const name = `v${Object.keys(named).length}`;
+      named[name] = value;
+      return `:${name}`;
+    });
+    return `(${values.join(', ')})`;
+  });
+  return {
+    k: 'frag',
+    sql: `(${all.join(', ')}) values ${tuples.join(', ')}`,
+    bindings: style === 'named' ? named : positional,
+  };
+}
+
 export function renderWrite(db: Db, w: Write): QB {
   const qb = db(w.table);
   switch (w.k) {
     case 'insert': {
-      const rows = w.rows.map((r) => ({ ...r })) as Record<string, Scalar>[];
-      const insert = qb.insert(rows.length === 1 ? rows[0]! : rows);
+      const rows = w.rows.map((r) => payload(db, r));
+      const body = w.rawBody ? renderFrag(db, rawInsertBody(w.table, w.rows, w.rawBody)) : undefined;
+      const insert = qb.insert(body ?? (rows.length === 1 ? rows[0]! : rows));
       if (w.conflict) {
         const conflict = insert.onConflict([...w.conflict.columns]);
         if (w.conflict.action === 'ignore') conflict.ignore();
         else if (w.conflict.action === 'merge') conflict.merge();
+        else if (w.conflict.action === 'mergeValues') conflict.merge(payload(db, w.conflict.mergeValues ?? {}));
         else conflict.merge([...(w.conflict.mergeColumns ?? [])]);
+        if (w.conflict.where) applyWhere(db, insert, w.conflict.where);
       }
-      if (w.returning) insert.returning('*');
+      applyReturning(db, insert, w);
       return insert;
+    }
+    case 'upsert': {
+      const rows = w.rows.map((r) => payload(db, r));
+      return (qb as QB & { upsert(rows: unknown): QB }).upsert(rows.length === 1 ? rows[0]! : rows);
     }
     case 'insertSelect':
       return qb.insert(renderSelect(db, w.select));
     case 'update': {
       applyExtra(qb, w.extra);
       applyWhere(db, qb, w.where);
-      if (Object.keys(w.set).length > 0) qb.update(w.set as Record<string, Knex.Value>);
+      if (Object.keys(w.set).length > 0) qb.update(payload(db, w.set) as Record<string, Knex.Value>);
       if (w.increment) qb.increment(w.increment.col, w.increment.by);
-      if (w.returning) qb.returning(returned(w));
+      applyReturning(db, qb, w);
       return qb;
     }
     case 'delete':
       applyExtra(qb, w.extra);
       applyWhere(db, qb, w.where);
       qb.del();
-      if (w.returning) qb.returning(returned(w));
+      applyReturning(db, qb, w);
       return qb;
   }
 }

@@ -29,6 +29,7 @@ const OWNERS: Record<string, Owners> = {
     db('project_tags as x').leftJoin('projects as p', 'p.id', 'x.project_id').select('x.*', 'p.tenant_id as __tenant'),
   tags: (db) => db('tags as x').select('x.*'),
   statuses: (db) => db('statuses as x').select('x.*'),
+  audit: (db) => db('audit as x').select('x.*'),
 };
 
 export async function snapshot(db: Knex, table: string): Promise<OwnedRow[]> {

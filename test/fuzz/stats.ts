@@ -1,5 +1,11 @@
 // What a fuzz run counted, per dialect, and its summary lines.
 
+export interface Failure {
+  readonly kind: 'leak' | 'mismatch';
+  readonly classes: readonly string[];
+  readonly text: string;
+}
+
 export interface Questionable {
   readonly code: string;
   readonly scope: string;
@@ -21,6 +27,13 @@ export class FuzzStats {
   readonly expected = new Map<string, number>();
   /** Refusals of a write the oracle ran with an effect inside the scope. */
   readonly questionable: Questionable[] = [];
+  /** Unbalanced raws the scoped run failed on (a database error) where the oracle's superset ran. */
+  failedClosed = 0;
+  /** Cases per attack class of issue 21 (c1…c8), and per shape (`c4:window raw`). */
+  readonly classes = new Map<string, number>();
+  readonly shapes = new Map<string, number>();
+  /** FUZZ_KEEP_GOING=1: the failures, unshrunk, instead of stopping at the first. */
+  readonly failures: Failure[] = [];
   readonly invalidCodes = new Map<string, number>();
   /** Scoped-side errors on queries shaped like a known finding (known-findings.ts). */
   readonly known = new Map<string, number>();
@@ -31,6 +44,15 @@ export class FuzzStats {
   refused(code: string, expected: boolean): void {
     this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
     if (expected) this.expected.set(code, (this.expected.get(code) ?? 0) + 1);
+  }
+
+  attack(tags: Iterable<string>): void {
+    const classes = new Set<string>();
+    for (const tag of tags) {
+      classes.add(tag.split(':')[0]!);
+      this.shapes.set(tag, (this.shapes.get(tag) ?? 0) + 1);
+    }
+    for (const c of classes) this.classes.set(c, (this.classes.get(c) ?? 0) + 1);
   }
 
   knownFinding(name: string): void {
@@ -53,6 +75,40 @@ const counts = (map: ReadonlyMap<string, number>) =>
     .map(([k, n]) => `${k} ${n}`)
     .join(', ') || 'none';
 
+const byName = (map: ReadonlyMap<string, number>) =>
+  [...map.entries()]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ') || 'none';
+
+/**
+ * FUZZ_KEEP_GOING=1: failures per attack class (`-`: none of them), counting the cases of that
+ * class alone apart (a case may mix classes), with the first such case, unshrunk.
+ */
+export function failureLines(s: FuzzStats): string[] {
+  const byClass = new Map<string, { leaks: number; mismatches: number; alone: number; first?: string }>();
+  for (const f of s.failures) {
+    const classes = f.classes.length > 0 ? f.classes : ['-'];
+    for (const cls of classes) {
+      const entry = byClass.get(cls) ?? { leaks: 0, mismatches: 0, alone: 0 };
+      if (f.kind === 'leak') entry.leaks++;
+      else entry.mismatches++;
+      if (classes.length === 1) {
+        entry.alone++;
+        entry.first ??= f.text;
+      }
+      byClass.set(cls, entry);
+    }
+  }
+  return [...byClass.entries()]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(
+      ([cls, e]) =>
+        `[fuzz] ${s.dialect} ${cls}: leaks ${e.leaks}, mismatches ${e.mismatches}, ${e.alone} with no other class` +
+        (e.first ? `; first of those: ${e.first}` : ''),
+    );
+}
+
 const percent = (n: number) => `${(n * 100).toFixed(1)}%`;
 
 export function dialectLine(s: FuzzStats, seed: number): string {
@@ -61,6 +117,7 @@ export function dialectLine(s: FuzzStats, seed: number): string {
     `leaks ${s.leaks}, mismatches ${s.mismatches}, refusals: ${counts(s.refusals)}; ` +
     `invalid ${s.invalid} (${percent(s.invalidRate())}), collisions ${s.collisions}, ` +
     `questionable refusals ${s.questionable.length}, known findings hit: ${counts(s.known)}, ` +
+    `unbalanced raws failed closed ${s.failedClosed}, issue-21 classes: ${byName(s.classes)}, ` +
     `${(s.ms / 1000).toFixed(1)} s`
   );
 }

@@ -35,6 +35,14 @@ const str = (name: string, nullable = false): ColumnDef => ({ name, ty: 'str', n
 export const TABLES: readonly TableDef[] = [
   { name: 'tags', columns: [int('id'), str('name')], key: ['id'], fks: [], scoped: false },
   { name: 'statuses', columns: [str('code'), str('label'), int('rank')], key: ['code'], fks: [], scoped: false },
+  {
+    // undeclared although it has a tenant_id and a project_id: never filtered, never refused
+    name: 'audit',
+    columns: [int('id'), int('tenant_id'), int('project_id', true), str('note')],
+    key: ['id'],
+    fks: [],
+    scoped: false,
+  },
   { name: 'tenants', columns: [int('id'), str('name'), str('plan')], key: ['id'], fks: [], scoped: true },
   {
     name: 'projects',
@@ -79,6 +87,7 @@ export const TABLES: readonly TableDef[] = [
 
 export const TABLE: ReadonlyMap<string, TableDef> = new Map(TABLES.map((t) => [t.name, t]));
 export const SCOPED_TABLES = TABLES.filter((t) => t.scoped).map((t) => t.name);
+export const UNSCOPED_TABLES = TABLES.filter((t) => !t.scoped).map((t) => t.name);
 
 /** The declaration handed to defineScopes(). */
 export const DECLARATION = {
@@ -103,6 +112,8 @@ export const RELATIONS: ReadonlyArray<readonly [string, string, string, string]>
   ['project_tags', 'project_id', 'projects', 'id'],
   ['project_tags', 'tag_id', 'tags', 'id'],
   ['tasks', 'status', 'statuses', 'code'],
+  ['audit', 'tenant_id', 'tenants', 'id'],
+  ['audit', 'project_id', 'projects', 'id'],
 ];
 
 const rows = (columns: string[], values: Scalar[][]): Row[] =>
@@ -203,6 +214,15 @@ export const SEED: Readonly<Record<string, readonly Row[]>> = {
     [
       ['open', 'open', 1],
       ['done', 'closed', 2],
+    ],
+  ),
+  audit: rows(
+    ['id', 'tenant_id', 'project_id', 'note'],
+    [
+      [1, 1, 11, 'created'],
+      [2, 2, 21, 'created'],
+      [3, 3, null, 'login'],
+      [4, 1, 12, 'deleted'],
     ],
   ),
 };

@@ -24,10 +24,10 @@ class Rollback extends Error {
 export async function runWrite(db: Knex, w: Write, scopeValues: OracleScope['values'] | undefined): Promise<WriteRun> {
   try {
     await db.transaction(async (trx) => {
+      // REPLACE INTO answers the driver's header (rows deleted and inserted), not rows
+      const rows = (result: unknown) => (w.k === 'upsert' ? [] : result);
       const outcome = await settle(() =>
-        scopeValues
-          ? scope(scopeValues, () => renderWrite(trx, w).then((rows) => rows))
-          : renderWrite(trx, w).then((rows) => rows),
+        scopeValues ? scope(scopeValues, () => renderWrite(trx, w).then(rows)) : renderWrite(trx, w).then(rows),
       );
       let after: OwnedRow[] | undefined;
       try {
@@ -49,14 +49,15 @@ export async function runWrite(db: Knex, w: Write, scopeValues: OracleScope['val
  * single key, as knex-scopes stamps it (the oracle database has no scoping to do it).
  */
 export function oracleWrite(w: Write, values: OracleScope['values']): Write {
-  if (w.k !== 'insert') return w;
+  if (w.k !== 'insert' && w.k !== 'upsert') return w;
   const rules = (DECLARATION as Record<string, Record<string, string>>)[w.table];
   if (!rules) return w;
   const rows = w.rows.map((row) => {
     const copy = { ...row };
     for (const [dimension, rule] of Object.entries(rules)) {
       const value = values[dimension as keyof typeof values];
-      if (rule.includes('->') || rule in copy) continue;
+      // a column given in another letter case is given (SQLite and MySQL take it as the same)
+      if (rule.includes('->') || Object.keys(copy).some((k) => k.toLowerCase() === rule.toLowerCase())) continue;
       if (typeof value === 'number' || typeof value === 'string') copy[rule] = value;
     }
     return copy;
@@ -66,7 +67,7 @@ export function oracleWrite(w: Write, values: OracleScope['values']): Write {
 
 /** An inserted key that names a row the scope cannot see: the database refuses or skips it. */
 export function collides(w: Write, scopeDef: OracleScope): boolean {
-  if (w.k !== 'insert') return false;
+  if (w.k !== 'insert' && w.k !== 'upsert') return false;
   const table = TABLE.get(w.table)!;
   const seed = (SEED[w.table] ?? []) as Row[];
   return w.rows.some((row) =>
