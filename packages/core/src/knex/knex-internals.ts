@@ -93,7 +93,12 @@ export function isRaw(value: unknown): value is RawLike {
 const builderBases = new WeakSet<object>();
 
 /** Registers the QueryBuilder base of a real builder: the topmost prototype with its own toSQL and where. */
+const registeredProtos = new WeakSet<object>();
+
 export function registerBuilderBaseOf(builder: object): void {
+  const own = Object.getPrototypeOf(builder) as object | null;
+  if (own === null || registeredProtos.has(own)) return;
+  registeredProtos.add(own);
   let base: object | undefined;
   for (let p = Object.getPrototypeOf(builder); p !== null; p = Object.getPrototypeOf(p)) {
     if (Object.hasOwn(p, 'toSQL') && Object.hasOwn(p, 'where')) base = p;

@@ -54,6 +54,21 @@ class Walker implements Walked {
     this.fields(value as Record<string, unknown>);
   }
 
+  /**
+   * A field of a statement, a clause or `_single`: Knex reads a list there by index (column
+   * lists, insert rows, IN values), so its elements are walked; anything else as any value.
+   */
+  field(value: unknown): void {
+    if (!Array.isArray(value) || types.isProxy(value)) {
+      this.value(value);
+      return;
+    }
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v === 'object' && v !== null) this.value(v);
+    }
+  }
+
   /** Every enumerable field, read once: a getter or a proxy could answer Knex differently. */
   private fields(value: Record<string, unknown>): void {
     if (types.isProxy(value)) {
@@ -74,15 +89,13 @@ class Walker implements Walked {
     if (s.grouping === 'join') this.join(s as JoinClauseLike, index);
     else if (s.grouping === 'hintComments' && !safeComments(s.value))
       this.unknown ??= 'a hint comment that could end its comment';
-    if (types.isProxy(s)) {
-      this.unknown ??= 'a proxy statement';
-      return;
-    }
-    for (const key in s) {
-      if (key === 'clauses') continue;
-      const own = Object.getOwnPropertyDescriptor(s, key);
-      if (own?.get !== undefined) this.unknown ??= `a getter ("${key}") in a statement`;
-      else this.value(s[key]);
+    // Knex builds statements itself; what the app passed sits in their fields (checked below)
+    // own fields only: a JoinClause's prototype has enumerable methods, which Knex never reads
+    const keys = Object.keys(s);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const v = s[key];
+      if (key !== 'clauses' && v !== s) this.field(v); // a JoinClause refers to itself (`and`)
     }
   }
 
@@ -115,7 +128,8 @@ class Walker implements Walked {
       if (typeof c.type !== 'string' || !JOIN_CLAUSE_TYPES.has(c.type)) {
         this.unknown ??= `a join clause of type "${String(c.type)}"`;
       }
-      this.fields(c as Record<string, unknown>);
+      const keys = Object.keys(c); // a clause Knex built; its values are the app's
+      for (let k = 0; k < keys.length; k++) this.field(c[keys[k] as string]);
       // `on(function () { … })` is run by Knex inline, on a join clause, during the compile: run
       // it once here, and have the compile use what it produced (a callback could answer twice)
       if (c.type !== 'onWrapped' || typeof c.value !== 'function') continue;
@@ -155,7 +169,7 @@ export function walkBuilder(builder: BuilderLike): Walked {
   walker.unknown = unknownShape(builder._method, statements, builder._single);
   for (let i = 0; i < statements.length; i++) walker.statement(statements[i] as Statement, i);
   const single = builder._single as Record<string, unknown>;
-  for (const key in single) walker.value(single[key]);
+  for (const key in single) walker.field(single[key]);
   const comments = (builder as unknown as { _comments?: unknown })._comments;
   if (Array.isArray(comments)) {
     for (const c of comments) {
