@@ -448,7 +448,6 @@ export function genSelect(x: Gen, opts: SelectOptions): Select {
     // MariaDB 10.11 evaluates a select-list subquery of a derived table on the null side of an
     // outer join (count() = 0 instead of NULL): a server bug, so MySQL keeps them at the top
     const subqueryItems = x.dialect === 'mysql' ? opts.depth === 0 : opts.depth < 2;
-    if (opts.depth === 0 && x.chance(6)) items.push(genWindow(x, visible, items));
     if (subqueryItems && x.chance(12)) {
       const sub = genSelect(x, { depth: opts.depth + 1, ctes: infos, scalar: true, outer: visible });
       items.push({ k: 'sub', sub, as: `o${items.length}` });
@@ -462,6 +461,8 @@ export function genSelect(x: Gen, opts: SelectOptions): Select {
       const { raw, ty } = jsonRaw(x, visible);
       items.push({ k: 'json', raw, as: `o${items.length}`, ty });
     }
+    // last, so that it sees every output: rowNumber is deterministic only ordered by all of them
+    if (opts.depth === 0 && x.chance(6)) items.push(genWindow(x, visible, items));
     distinct = x.chance(15);
   }
 
@@ -491,7 +492,10 @@ export function genSelect(x: Gen, opts: SelectOptions): Select {
  * all of them, so that rows it cannot tell apart are the same output row (deterministic).
  */
 function genWindow(x: Gen, visible: readonly ColRef[], items: readonly SelectItem[]): SelectItem {
-  const fn = x.pick<WindowFn>(['rank', 'denseRank', 'rowNumber']);
+  // with an output that is not a plain column (a subquery, a raw, JSON), rows that tie on the
+  // columns could get their row numbers either way: only rank() and dense_rank() then
+  const onlyColumns = items.every((i) => i.k === 'col');
+  const fn = x.pick<WindowFn>(onlyColumns ? ['rank', 'denseRank', 'rowNumber'] : ['rank', 'denseRank']);
   const cols = items.flatMap((i) => (i.k === 'col' ? [i.col] : []));
   const raw: RawFrag = windowRaw(x, visible, cols, fn === 'rowNumber');
   return { k: 'window', fn, raw, as: `o${items.length}` };
