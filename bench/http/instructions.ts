@@ -34,6 +34,8 @@ if (FRAMEWORKS.length === 0) throw new Error(`unknown framework ${only}`);
 const WARM = option('--warm', 30_000);
 const REQUESTS = option('--requests', 3_000);
 const CONNECTIONS = option('--connections', 8);
+/** Issue 24's target: the adapter variant at most 1.03× the instructions per request of hand-written + ALS. */
+const INSTRUCTION_BUDGET = 1.03;
 // Simulated caches and branch predictor (valgrind's model of this CPU, not the CPU itself): what
 // could make the same instructions slower. About twice as slow.
 const CACHE_SIM = args.includes('--cache-sim');
@@ -257,6 +259,14 @@ async function main(): Promise<void> {
         console.log(
           `  ${v.padEnd(13)} ${r.perRequest.toFixed(0).padStart(10)} ${diff.padStart(11)} ${ratio.padStart(9)} ` +
             `${r.library.toFixed(0).padStart(13)} ${r.compiler.toFixed(0).padStart(12)}`,
+        );
+      }
+      const adapter = variants.includes('adapter') && base.variant === 'als' ? own('adapter') : undefined;
+      if (adapter) {
+        // issue 24's target: the library's work over hand-written + ALS, at most 1.03× in instructions
+        const r = adapter.perRequest / base.perRequest;
+        console.log(
+          `  target adapter/als ≤ ${INSTRUCTION_BUDGET}: ${r.toFixed(3)}, ${r <= INSTRUCTION_BUDGET ? 'met' : 'NOT met'}`,
         );
       }
       for (const v of CACHE_SIM ? variants : []) {

@@ -46,7 +46,12 @@ const WINDOW_SECONDS = quick ? 0.75 : 1;
 const WARMUP_SECONDS = quick ? 6 : 10;
 const DB = args.includes('--db') ? args[args.indexOf('--db') + 1] : 'sqlite';
 if (DB !== 'sqlite' && DB !== 'pg') throw new Error(`--db takes sqlite or pg, not ${DB}`);
-/** Issue #5's target: the adapter + scoped Knex at >= 0.97 x the hand-written + ALS variant. */
+/**
+ * The target as issue 24 restated it: the adapter + scoped Knex cost at most 5 µs of server CPU
+ * per request over the hand-written + ALS variant (a budget this machine can decide; a share of
+ * the request shrank as frameworks got faster). The 0.97 ratio of issue 5 is printed for reading.
+ */
+const BUDGET_US = 5;
 const TARGET = 0.97;
 const pinned = !args.includes('--no-pin') && pinLoadGenerator();
 /** Options for the servers' Node (e.g. `--single-threaded`, to compare with bench:instructions). */
@@ -159,18 +164,26 @@ async function benchFramework(framework: Framework, config: string): Promise<voi
       `  ${v.padEnd(8)} ${fixed(column(v, 'rps')).padStart(6)}   ${fixed(column(v, 'cpuUs'), 1).padStart(8)}   ${fixed(column(v, 'userUs'), 1).padStart(8)}`,
     );
   }
-  // The target, (c) >= 0.97 x (b) on both measures: for CPU per request (lower is better) that
-  // is als/adapter >= 0.97, i.e. adapter/als <= 1/0.97.
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  const throughputOk = ratio('adapter', 'als', 'rps') >= TARGET;
-  const cpuOk = ratio('adapter', 'als', 'cpuUs') <= 1 / TARGET;
+  // The budget: the median of per-round differences of CPU per request, adapter − als, ≤ 5 µs.
+  const extra = rounds.map((r) => r.adapter.cpuUs - r.als.cpuUs);
+  const [extraLow, extraHigh] = medianInterval(extra);
+  const extraUs = median(extra);
+  const budgetDecided =
+    extraLow > BUDGET_US || extraHigh <= BUDGET_US
+      ? ''
+      : ', undecided: the interval spans the budget, more --rounds would tell';
+  console.log(
+    `  CPU/request adapter − als ${fixed(extraUs, 1)} µs (median's 95 % interval ${fixed(extraLow, 1)}–${fixed(extraHigh, 1)})` +
+      `   (target: at most ${BUDGET_US} µs: ${verdict(extraUs <= BUDGET_US)}${budgetDecided})`,
+  );
   console.log(
     `  throughput adapter/als ${spread('adapter', 'als', 'rps')}, adapter/hand ${fixed(ratio('adapter', 'hand', 'rps'), 3)}` +
-      `   (median of per-round ratios; target adapter/als >= ${TARGET}: ${verdict(throughputOk)}${decided('adapter', 'als', 'rps', TARGET)})`,
+      `   (for reading; issue 5's line was ${TARGET}${decided('adapter', 'als', 'rps', TARGET)})`,
   );
   console.log(
     `  CPU/request adapter/als ${spread('adapter', 'als', 'cpuUs')}, adapter/hand ${fixed(ratio('adapter', 'hand', 'cpuUs'), 3)}` +
-      `   (target adapter/als <= ${fixed(1 / TARGET, 3)}: ${verdict(cpuOk)}${decided('adapter', 'als', 'cpuUs', 1 / TARGET)})`,
+      `   (for reading; issue 5's line was ${fixed(1 / TARGET, 3)})`,
   );
   console.log(
     `  user-mode CPU/request adapter/als ${spread('adapter', 'als', 'userUs')}` +
