@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { defineScopes, isScopeError, type ScopeError, scope } from '@knex-scopes/core';
 import knexFactory, { type Knex } from 'knex';
 import { type Dialect, forEachDialect, type TestDb } from '../../../../test/support/databases';
+import { bigints, changes, norm, rowsOf, type Snapshot, show } from './attack-support';
 import { asTenant1, makeScopes, recordQueries, useSeededDatabase } from './fixtures';
 
 type Code = ScopeError['code'];
@@ -38,47 +39,7 @@ interface Attack {
   readonly codes?: readonly Code[];
 }
 
-type Snapshot = Record<string, string[]>;
 type Run = { ok: true; result: unknown; sql: string[] } | { ok: false; error: unknown; sql: string[] };
-
-const bigints = (_key: string, value: unknown) => (typeof value === 'bigint' ? String(value) : value);
-
-/** Rows out of a builder result or a driver's raw result (pg `{ rows }`, mysql `[rows, fields]`). */
-function rowsOf(result: unknown): unknown {
-  if (Array.isArray(result) && Array.isArray(result[0])) return result[0];
-  if (
-    result &&
-    typeof result === 'object' &&
-    !Array.isArray(result) &&
-    Array.isArray((result as { rows?: unknown }).rows)
-  ) {
-    return (result as { rows: unknown[] }).rows;
-  }
-  return result;
-}
-
-/** A comparable form of a result: rows as sorted JSON, counts as they are. */
-function norm(result: unknown): unknown {
-  const rows = rowsOf(result);
-  if (Array.isArray(rows)) return rows.map((r) => JSON.stringify(r, bigints)).sort();
-  return JSON.stringify(rows, bigints);
-}
-
-function show(result: unknown): string {
-  const text = JSON.stringify(rowsOf(result), bigints) ?? String(result);
-  return text.length > 600 ? `${text.slice(0, 600)}…` : text;
-}
-
-function changes(before: Snapshot, after: Snapshot): string {
-  const out: string[] = [];
-  for (const table of Object.keys(before)) {
-    const b = new Set(before[table]);
-    const a = new Set(after[table]);
-    for (const row of after[table] ?? []) if (!b.has(row)) out.push(`  ${table} + ${row}`);
-    for (const row of before[table] ?? []) if (!a.has(row)) out.push(`  ${table} - ${row}`);
-  }
-  return out.length ? `\nrows changed:\n${out.join('\n')}` : '';
-}
 
 /** Adds tenant 1's filter by hand on the base instance; nothing on the wrapped one. */
 type Own = (qb: Knex.QueryBuilder, table?: 'pages' | 'comments') => Knex.QueryBuilder;

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { isScopeError, type ScopeError } from '@knex-scopes/core';
 import type { Knex } from 'knex';
 import { type Dialect, forEachDialect } from '../../../../test/support/databases';
+import { bigints, changes, type Snapshot, show } from './attack-support';
 import { asTenant1, recordQueries, useSeededDatabase } from './fixtures';
 
 type Code = ScopeError['code'];
@@ -25,29 +26,6 @@ const TABLES_IN_SNAPSHOT = ['tenants', 'pages', 'comments', 'replies', 'bookmark
 const ALL: readonly Dialect[] = ['sqlite', 'pg', 'mysql'];
 const PG: readonly Dialect[] = ['pg'];
 const MYSQL: readonly Dialect[] = ['mysql'];
-
-type Snapshot = Record<string, string[]>;
-const bigints = (_key: string, value: unknown) => (typeof value === 'bigint' ? String(value) : value);
-
-function show(result: unknown): string {
-  let rows = result;
-  if (Array.isArray(result) && Array.isArray(result[0])) rows = result[0];
-  else if (result && typeof result === 'object' && Array.isArray((result as { rows?: unknown }).rows))
-    rows = (result as { rows: unknown[] }).rows;
-  const text = JSON.stringify(rows, bigints) ?? String(result);
-  return text.length > 600 ? `${text.slice(0, 600)}…` : text;
-}
-
-function changes(before: Snapshot, after: Snapshot): string {
-  const out: string[] = [];
-  for (const table of Object.keys(before)) {
-    const b = new Set(before[table]);
-    const a = new Set(after[table]);
-    for (const row of after[table] ?? []) if (!b.has(row)) out.push(`  ${table} + ${row}`);
-    for (const row of before[table] ?? []) if (!a.has(row)) out.push(`  ${table} - ${row}`);
-  }
-  return out.length ? `\nrows changed:\n${out.join('\n')}` : '';
-}
 
 /** One attack, built from the wrapped instance inside scope({ tenant: 1 }), expected refused. */
 interface Attack {
