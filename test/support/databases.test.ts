@@ -154,5 +154,10 @@ describe('test databases status', () => {
     }
     const sqlite = dialectStatuses().find((status) => status.dialect === 'sqlite')!;
     if (sqlite.state !== 'deselected') assert.equal(sqlite.state, 'ready');
+    // a dialect that did not run says how to run it
+    dialectStatuses().forEach((status, index) => {
+      const ran = status.state === 'ready' || status.state === 'unused';
+      assert.equal(/ — to run it: /.test(lines[index] as string), !ran, lines[index]);
+    });
   });
 });

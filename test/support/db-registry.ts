@@ -189,10 +189,23 @@ export function statusLines(summary = false): string[] {
   return dialectStatuses().map((status) => statusLine(status, summary));
 }
 
+// How to run a dialect that did not run: said on its line, so a skip is never silent.
+const ENABLE: Record<string, string> = {
+  sqlite: 'npm install builds better-sqlite3; check that it installed',
+  pg: 'apt-get install postgresql (the suite starts its own throwaway server), or set PG_URL',
+  mysql: 'apt-get install mariadb-server (the suite starts its own throwaway server), or set MYSQL_URL',
+};
+
 function statusLine(status: DialectStatus, summary = false): string {
   const required = status.required ? ' [required]' : '';
   const suites = summary && status.state !== 'deselected' ? `, ${status.suites} suite(s) ran` : '';
-  return `[databases]${summary ? ' summary' : ''} ${status.dialect}: ${status.detail}${suites}${required}`;
+  const hint =
+    status.state === 'missing' || status.state === 'failed'
+      ? ` — to run it: ${ENABLE[status.dialect] ?? 'see docs/testing.md'}`
+      : status.state === 'deselected'
+        ? ' — to run it: leave it in KNEX_SCOPES_DIALECTS, or unset it'
+        : '';
+  return `[databases]${summary ? ' summary' : ''} ${status.dialect}: ${status.detail}${suites}${required}${hint}`;
 }
 
 function seconds(ms: number): string {
