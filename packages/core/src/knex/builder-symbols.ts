@@ -11,3 +11,7 @@ export const COMPILE_TOP_LEVEL: unique symbol = Symbol('knex-scopes.compileTopLe
 export const ONLY_DIMENSIONS: unique symbol = Symbol('knex-scopes.onlyDimensions');
 /** Marks a builder we create to hold a user's WHERE group: already walked with its parent. */
 export const INTERNAL_WRAPPER: unique symbol = Symbol('knex-scopes.internalWrapper');
+/** The policy a scoped client class carries (and a builder reads, for its origin). */
+export const POLICY: unique symbol = Symbol.for('knex-scopes.policy');
+/** Where a scoped builder was created: the app's call site for events, captured only when someone listens. */
+export const ORIGIN: unique symbol = Symbol('knex-scopes.origin');

@@ -1,7 +1,7 @@
 // The state of one top-level compile: which scope it runs under (resolved once, lazily, at the
 // first scoped reference) and what it observed, published when the compile ends.
 
-import { type BypassReason, captureStack, type EventSink, publish, wantsEvent } from '../diagnostics';
+import { type BypassReason, callSiteOf, captureStack, type EventSink, publish, wantsEvent } from '../diagnostics';
 import { ScopeError } from '../errors';
 import type { ScopeState } from '../scope-state';
 import { ALL, type ScopeKey, type ScopeValue } from '../scope-values';
@@ -65,6 +65,8 @@ export class CompileRun {
   statement: BuilderLike | undefined;
   /** FK-path keys the runner must verify before the write is sent. */
   parentChecks: ParentCheck[] | undefined;
+  /** Where the top-level builder was created (captured only when someone listens). */
+  origin: { stack?: string } | undefined;
 
   constructor(
     readonly policy: ScopedPolicy,
@@ -114,7 +116,13 @@ export class CompileRun {
   /** What the runner must verify before sending this query, if anything. */
   pendingParentChecks(): PendingParentChecks | undefined {
     if (!this.parentChecks) return undefined;
-    return { state: this.state(), checks: this.parentChecks, mode: this.policy.mode, onEvent: this.policy.onEvent };
+    return {
+      state: this.state(),
+      checks: this.parentChecks,
+      mode: this.policy.mode,
+      onEvent: this.policy.onEvent,
+      origin: this.origin,
+    };
   }
 
   /**
@@ -140,7 +148,7 @@ export class CompileRun {
           dimensions: [...v.dimensions],
           message: v.message,
           ...(sql === undefined ? {} : { sql }),
-          stack: captureStack(),
+          ...this.where(),
         },
         sink,
       );
@@ -156,12 +164,19 @@ export class CompileRun {
             tables: [...tables],
             dimensions: [...dimensions],
             ...(sql === undefined ? {} : { sql }),
-            stack: captureStack(),
+            ...this.where(),
           },
           sink,
         );
       }
     }
+  }
+
+  /** The event's stack and the app's call site: from the builder's origin when it has one. */
+  private where(fallback?: string): { stack: string; callSite?: string } {
+    const stack = this.origin?.stack ?? fallback ?? captureStack();
+    const callSite = callSiteOf(stack) ?? (fallback !== undefined ? callSiteOf(fallback) : undefined);
+    return callSite === undefined ? { stack } : { stack, callSite };
   }
 
   failed(error: ScopeError): void {
@@ -174,7 +189,7 @@ export class CompileRun {
         dimensions: error.dimensions ?? [],
         message: error.message,
         ...(error.sql === undefined ? {} : { sql: error.sql }),
-        stack: error.stack ?? captureStack(),
+        ...this.where(error.stack),
       },
       this.policy.onEvent,
     );

@@ -2,7 +2,7 @@
 // scope. The compile collects the keys (synchronously); the runner checks them with one query
 // per statement and parent, on the write's own connection (inside its transaction, so a parent
 // inserted earlier in that transaction counts), right before the write is sent.
-import { captureStack, type EventSink, publish, wantsEvent } from '../diagnostics';
+import { callSiteOf, captureStack, type EventSink, publish, wantsEvent } from '../diagnostics';
 import { ScopeError } from '../errors';
 import type { ScopeState } from '../scope-state';
 import type { ScopeKey } from '../scope-values';
@@ -27,6 +27,8 @@ export interface PendingParentChecks {
   readonly checks: readonly ParentCheck[];
   readonly mode: 'enforce' | 'report';
   readonly onEvent: EventSink | undefined;
+  /** Where the write was built, for the event's call site. */
+  readonly origin?: { stack?: string } | undefined;
 }
 
 /** Adds the keys one rule needs to verify; rules on the same column and parent share a check. */
@@ -57,6 +59,11 @@ export function addParentKeys(
 }
 
 const CHUNK = 5000;
+
+function stackAndCallSite(stack: string): { stack: string; callSite?: string } {
+  const callSite = callSiteOf(stack);
+  return callSite === undefined ? { stack } : { stack, callSite };
+}
 
 type CheckBuilder = BuilderLike & {
   select(c: string): CheckBuilder;
@@ -128,7 +135,7 @@ export async function verifyParents(
           dimensions: check.dimensions,
           message: error.message,
           ...(sql === undefined ? {} : { sql }),
-          stack: captureStack(),
+          ...stackAndCallSite(pending.origin?.stack ?? captureStack()),
         },
         pending.onEvent,
       );

@@ -1,10 +1,11 @@
 // The builder class of a wrapped instance: the dialect's own builder, plus the scope it was
 // created in and the per-query overrides.
 
+import { captureOrigin, type EventSink, wantsAnyEvent } from '../diagnostics';
 import { type ScopeState, scopeStorage } from '../scope-state';
 import type { ScopeValues } from '../scope-values';
 import { normalizeScopeValues } from '../scope-values';
-import { COMPILE_TOP_LEVEL, CREATED, OVERRIDE } from './builder-symbols';
+import { COMPILE_TOP_LEVEL, CREATED, ORIGIN, OVERRIDE, POLICY } from './builder-symbols';
 import { currentRun } from './compile-run';
 import type { BuilderLike, ClientLike } from './knex-internals';
 
@@ -34,11 +35,15 @@ export function scopedBuilderClass(Dialect: BuilderClass): BuilderClass {
     // `declare`: set once in the constructor, not defined a first time by a field initializer.
     declare [CREATED]: ScopeState | undefined;
     declare [OVERRIDE]: ScopeState | undefined;
+    declare [ORIGIN]: { stack?: string } | undefined;
 
     constructor(client: ClientLike) {
       super(client);
       this[CREATED] = storage.getStore();
       this[OVERRIDE] = undefined;
+      // the app's call site for events: only when someone listens, so it costs nothing otherwise
+      const sink = (client as unknown as Record<symbol, { onEvent?: EventSink } | undefined>)[POLICY]?.onEvent;
+      this[ORIGIN] = wantsAnyEvent(sink) ? captureOrigin() : undefined;
     }
 
     /** Runs this query in exactly this scope, whatever scope is active (django-scopes' with_scope). */
@@ -72,6 +77,7 @@ export function scopedBuilderClass(Dialect: BuilderClass): BuilderClass {
       const copy = super.clone() as BuilderLike & ScopedBuilderFields;
       copy[CREATED] = this[CREATED];
       copy[OVERRIDE] = this[OVERRIDE];
+      (copy as unknown as Record<symbol, unknown>)[ORIGIN] = this[ORIGIN];
       return copy;
     }
   };

@@ -4,7 +4,7 @@
 // Object.create(client.constructor.prototype)) inherit it.
 import { isScopeError, ScopeError } from '../errors';
 import { scopeStorage } from '../scope-state';
-import { COMPILE_TOP_LEVEL, CREATED, OVERRIDE } from './builder-symbols';
+import { COMPILE_TOP_LEVEL, CREATED, ORIGIN, OVERRIDE, POLICY } from './builder-symbols';
 import { CompileRun, callInRun, currentRun, type ScopedPolicy } from './compile-run';
 import { type BuilderLike, type ClientLike, type CompilerLike, isBuilder, isRaw, type RawLike } from './knex-internals';
 import { PARENT_CHECKS, type PendingParentChecks, verifyParents } from './parent-checks';
@@ -14,7 +14,8 @@ import { refuseRawFindings } from './scope-refusals';
 import { type DialectToSQL, type ScopedBuilderFields, scopedBuilderClass } from './scoped-builder';
 import { parseTableName } from './table-refs';
 
-export const POLICY: unique symbol = Symbol.for('knex-scopes.policy');
+export { POLICY } from './builder-symbols';
+
 const OWN_RUN: unique symbol = Symbol('knex-scopes.ownRun');
 
 type ClientClass = new (...args: never[]) => ClientLike;
@@ -61,6 +62,7 @@ function topLevelRun(policy: ScopedPolicy, builder: BuilderLike): CompileRun {
   const fields = builder as BuilderLike & Partial<ScopedBuilderFields>;
   const run = new CompileRun(policy, fields[CREATED], storage.getStore(), fields[OVERRIDE]);
   run.topMethod = builder._method;
+  run.origin = (builder as unknown as Record<symbol, { stack?: string } | undefined>)[ORIGIN];
   return run;
 }
 

@@ -91,6 +91,25 @@ describe('scoped Knex: report mode and diagnostics [sqlite]', () => {
     assert.match(bypasses[0]?.sql ?? '', /select \* from `pages`/);
   });
 
+  // issue 22: an event names the app's line that built the query, though `await db(…)` compiles
+  // it from a microtask, where no frame of the app is left on the stack
+  it("names the app's call site of an awaited query, a transaction's and a write's", async () => {
+    const seen: ScopeEvent[] = [];
+    const db = makeScopes({ mode: 'report', onViolation: (e) => seen.push(e) }).wrap(base);
+    const here = `report-mode.test.ts:${callerLine() + 1}:`;
+    await db('pages').where('id', 1);
+    const inTrx = `report-mode.test.ts:${callerLine() + 1}:`;
+    await db.transaction(async (trx) => trx('comments').where('id', 1));
+    const write = `report-mode.test.ts:${callerLine() + 1}:`;
+    await scope({ tenant: 1 }, () => db('comments').insert({ page_id: 3, body: 'x' }));
+    const sites = seen.map((e) => e.callSite ?? '(none)');
+    assert.equal(seen.length, 3, sites.join('\n'));
+    assert.ok(sites[0]?.includes(here), `${sites[0]} ≠ ${here}`);
+    assert.ok(sites[1]?.includes(inTrx), `${sites[1]} ≠ ${inTrx}`);
+    assert.ok(sites[2]?.includes(write), `${sites[2]} ≠ ${write}`);
+    await base('comments').where('body', 'x').del();
+  });
+
   it('costs nothing when no one listens: a throwing observer cannot change a query', async () => {
     const db = makeScopes({
       onViolation: () => {
@@ -100,3 +119,9 @@ describe('scoped Knex: report mode and diagnostics [sqlite]', () => {
     await expectScopeError(db('pages'), 'SCOPE_MISSING');
   });
 });
+
+/** The line of the caller of this function, in this file. */
+function callerLine(): number {
+  const frame = new Error().stack?.split('\n')[2] ?? '';
+  return Number(/report-mode\.test\.ts:(\d+):/.exec(frame)?.[1] ?? Number.NaN);
+}
