@@ -8,7 +8,7 @@ const root = join(__dirname, '..');
 const ALLOWED = /^(dist\/.+|README\.md|LICENSE|package\.json)$/;
 
 describe('packaging: npm pack --dry-run', () => {
-  for (const name of ['core', 'express', 'koa', 'fastify']) {
+  for (const name of ['core', 'express', 'koa', 'fastify', 'bullmq', 'testing']) {
     it(`@knex-scopes/${name} ships dist/, README.md, LICENSE and package.json only`, function () {
       this.timeout(60_000);
       const json = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {

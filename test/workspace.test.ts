@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 const root = join(__dirname, '..');
-const packages = ['core', 'express', 'koa', 'fastify'];
+const packages = ['core', 'express', 'koa', 'fastify', 'bullmq', 'testing'];
 
 describe('workspace', () => {
   for (const name of packages) {

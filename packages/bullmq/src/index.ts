@@ -1,0 +1,2 @@
+// @knex-scopes/bullmq: filled in by issue 22 item 5.
+export {};
