@@ -69,6 +69,14 @@ export function defineScopes<Tables extends string>(options: ScopesOptions<Table
           'scopes.wrap() takes a Knex instance, e.g. scopes.wrap(knex(config)).',
         );
       }
+      // Knex cannot derive an instance from a transaction (withUserParams throws a plain Error).
+      if ((instance as { isTransaction?: boolean }).isTransaction === true) {
+        throw new ScopeError(
+          'INVALID_DEFINITION',
+          'scopes.wrap() takes the base Knex instance, not a transaction: wrap the base once and open ' +
+            'transactions on the wrapped instance (db.transaction()); they and their savepoints are scoped.',
+        );
+      }
       if ((instance.client as unknown as Record<symbol, unknown>)[POLICY] !== undefined) {
         throw new ScopeError(
           'INVALID_DEFINITION',

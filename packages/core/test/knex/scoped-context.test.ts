@@ -200,6 +200,21 @@ forEachDialect('scoped Knex: transactions and async context', (tdb) => {
       assert.throws(() => makeScopes().wrap({} as Knex), /takes a Knex instance/);
     });
 
+    it('refuses a transaction with a ScopeError that says to open it on the wrapped instance', async () => {
+      const trx = await base.transaction();
+      try {
+        assert.throws(
+          () => makeScopes().wrap(trx),
+          (e: Error & { code?: string }) =>
+            e.code === 'INVALID_DEFINITION' &&
+            /not a transaction/.test(e.message) &&
+            /db\.transaction\(\)/.test(e.message),
+        );
+      } finally {
+        await trx.rollback();
+      }
+    });
+
     it(`accepts the Knex versions the contract tests cover (${SUPPORTED_KNEX_RANGE})`, () => {
       assert.equal(dialect.length > 0, true);
     });
