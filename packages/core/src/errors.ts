@@ -15,6 +15,9 @@ export type ScopeErrorCode =
   | 'TENANT_KEY_MISSING'
   | 'TENANT_KEY_INVALID'
   | 'TENANT_NOT_FOUND'
+  | 'TENANT_USER_MISSING'
+  | 'TENANT_USER_UNASSIGNED'
+  | 'TENANT_CONFLICT'
   | 'MIDDLEWARE_ORDER';
 
 /** Structured fields a ScopeError may carry, beside its code. */
@@ -42,6 +45,9 @@ export const SCOPE_ERROR_STATUS: Readonly<Record<ScopeErrorCode, number>> = Obje
   TENANT_KEY_MISSING: 400,
   TENANT_KEY_INVALID: 400,
   TENANT_NOT_FOUND: 404,
+  TENANT_USER_MISSING: 401,
+  TENANT_USER_UNASSIGNED: 403,
+  TENANT_CONFLICT: 403,
   SCOPE_MISSING: 500,
   SCOPE_MISMATCH: 500,
   INVALID_SCOPE_VALUE: 500,

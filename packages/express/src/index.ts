@@ -43,6 +43,19 @@ export interface ExpressScopingOptions extends BaseScopingOptions<Request> {
 }
 
 const SESSION_FIRST = 'mount express-session (app.use(session(...))) before scopingMiddleware()';
+const AUTH_FIRST =
+  'mount scopingMiddleware() after your auth middleware, e.g. ' +
+  'router.get(path, passport.authenticate(strategy), scopingMiddleware(resolver), handler)';
+const PASSPORT_SESSION_FIRST =
+  'the session holds a Passport login but req.user is not set: mount passport.session() before scopingMiddleware()';
+
+/** What Passport (0.7) leaves on a request: the markers that tell "anonymous" from "not run yet". */
+interface AuthMarkers {
+  user?: unknown;
+  _userProperty?: string;
+  isAuthenticated?: unknown;
+  session?: { passport?: { user?: unknown } } | null;
+}
 
 class ExpressTenantRequest implements TenantRequest<Request> {
   constructor(readonly raw: Request) {}
@@ -62,6 +75,17 @@ class ExpressTenantRequest implements TenantRequest<Request> {
     const session = (this.raw as { session?: Record<string, unknown> | null }).session;
     if (session === undefined || session === null) throw sessionMiddlewareMissing(SESSION_FIRST);
     return session[key];
+  }
+  user(): unknown {
+    const req = this.raw as unknown as AuthMarkers & Record<string, unknown>;
+    return req[req._userProperty ?? 'user']; // passport.initialize({ userProperty }) moves it
+  }
+  authOrderHint(): string | undefined {
+    const req = this.raw as AuthMarkers;
+    if (req.session?.passport?.user != null) return PASSPORT_SESSION_FIRST;
+    // Passport (initialize or authenticate) ran, or the app's own auth set `req.user = null`
+    if (typeof req.isAuthenticated === 'function' || req.user === null) return undefined;
+    return AUTH_FIRST;
   }
 }
 

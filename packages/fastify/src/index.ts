@@ -2,24 +2,15 @@
 // onRequest (params are known) and runs every later stage (parsers, preValidation, handler,
 // onSend, onResponse, error and 404 handlers) from that call. An async hook cannot do this.
 
-import { isScopeError } from '@knex-scopes/core';
-import {
-  type AppTenant,
-  adapterRejections,
-  type BaseScopingOptions,
-  headerValue,
-  pathOf,
-  runInTenantScope,
-  runWithoutTenant,
-  sessionMiddlewareMissing,
-  type TenantRejection,
-  type TenantRequest,
-  type TenantResolution,
-  type TenantResolver,
-  whenResolved,
-} from '@knex-scopes/core/http';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { isScopeError, ScopeError } from '@knex-scopes/core';
+import { type AppTenant, sessionMiddlewareMissing, type TenantResolver } from '@knex-scopes/core/http';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import { HOOK_RESOLVER, openingHook, type ScopeHookOptions } from './scope-hook';
+import { SESSION_FIRST, USER_DECORATOR_MISSING } from './tenant-request';
+
+export type { FastifyRejectionHandler, ScopeHook, ScopeHookOptions } from './scope-hook';
+export { scopeHook } from './scope-hook';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,79 +23,46 @@ declare module 'fastify' {
   }
 }
 
-/** Answers a request refused before any scope was opened (instead of the default JSON). */
-export type FastifyRejectionHandler = (
-  rejection: TenantRejection,
-  request: FastifyRequest,
-  reply: FastifyReply,
-) => unknown;
-
-export interface KnexScopesOptions extends BaseScopingOptions<FastifyRequest> {
-  /** Required: `tenantResolver({ from, lookup })` from @knex-scopes/core/http. */
-  readonly resolveTenant: TenantResolver<AppTenant, FastifyRequest>;
-  readonly onRejected?: FastifyRejectionHandler;
+export interface KnexScopesOptions extends ScopeHookOptions {
+  /**
+   * Required: `tenantResolver({ from, lookup })` from @knex-scopes/core/http, opened app-wide.
+   * `null` when only routes open the scope (`scopeHook`): the plugin then only declares
+   * `request.tenant`, hides 500 messages and checks those routes at start-up.
+   */
+  readonly resolveTenant: TenantResolver<AppTenant, FastifyRequest> | null;
 }
 
 const USAGE = 'app.register(knexScopes, { resolveTenant: tenantResolver({ from, lookup }) })';
-const SESSION_FIRST = 'register @fastify/cookie and @fastify/session before knexScopes';
 
-class FastifyTenantRequest implements TenantRequest<FastifyRequest> {
-  constructor(readonly raw: FastifyRequest) {}
-  get host(): string | undefined {
-    return this.raw.host; // honours trustProxy; keeps the port, parsed away in core
-  }
-  get path(): string {
-    return pathOf(this.raw.url);
-  }
-  get params(): Readonly<Record<string, unknown>> {
-    return (this.raw.params ?? {}) as Record<string, unknown>;
-  }
-  header(name: string): string | undefined {
-    return headerValue(this.raw.headers[name]);
-  }
-  sessionValue(key: string): unknown {
-    const session = (this.raw as { session?: { get(key: string): unknown } | null }).session;
-    if (session === undefined || session === null) throw sessionMiddlewareMissing(SESSION_FIRST);
-    return session.get(key);
-  }
+function userDecoratorMissing(): ScopeError {
+  return new ScopeError('MIDDLEWARE_ORDER', `The tenant comes from the signed-in user, but ${USER_DECORATOR_MISSING}.`);
 }
 
-function defaultRejection(rejection: TenantRejection, _request: FastifyRequest, reply: FastifyReply): void {
-  reply.code(rejection.status).send(rejection.body);
+function hooksOf(route: RouteOptions): unknown[] {
+  return [route.onRequest, route.preParsing, route.preValidation, route.preHandler].flat().filter(Boolean);
 }
 
 // Async only so that a configuration error fails register()/ready() at start-up; the hook
 // itself must stay callback-style.
 const plugin: FastifyPluginAsync<KnexScopesOptions> = async (fastify, options) => {
-  const { resolveTenant, exempt } = options;
-  const toRejection = adapterRejections(resolveTenant, options.statuses, USAGE);
+  const { resolveTenant } = options;
   // Detected at start-up here, where the other adapters can only detect it per request.
-  if (resolveTenant.usesSession && !fastify.hasRequestDecorator('session'))
-    throw sessionMiddlewareMissing(SESSION_FIRST);
-  const onRejected = options.onRejected ?? defaultRejection;
+  if (resolveTenant !== null) {
+    const onRequest = openingHook(resolveTenant, options, USAGE, true);
+    if (resolveTenant.usesSession && !fastify.hasRequestDecorator('session'))
+      throw sessionMiddlewareMissing(SESSION_FIRST);
+    if (resolveTenant.usesUser && !fastify.hasRequestDecorator('user')) throw userDecoratorMissing();
+    fastify.addHook('onRequest', onRequest);
+  }
   fastify.decorateRequest('tenant', null);
-
-  // The request's parts are passed along rather than captured: no closure per request.
-  const settle = (
-    resolution: TenantResolution<AppTenant>,
-    request: FastifyRequest,
-    reply: FastifyReply,
-    hookDone: HookHandlerDoneFunction,
-  ) => {
-    if (resolution.ok) {
-      request.tenant = resolution.tenant;
-      return runInTenantScope(resolution.state, hookDone);
-    }
-    // Answered here without calling hookDone(): the route never runs.
-    const answered = onRejected(toRejection(resolution.error), request, reply);
-    if (answered instanceof Promise) answered.catch(hookDone);
-  };
-  const onRequest = (request: FastifyRequest, reply: FastifyReply, hookDone: HookHandlerDoneFunction) => {
-    if (request.routeOptions.config?.knexScopes?.exempt === true || exempt?.(request)) return hookDone();
-    whenResolved(resolveTenant.resolve(new FastifyTenantRequest(request)), settle, request, reply, hookDone);
-  };
-  // A store of its own for everything below: nothing inherited, no tenant during the lookup.
-  fastify.addHook('onRequest', (request, reply, hookDone) => runWithoutTenant(onRequest, request, reply, hookDone));
+  // A route-level scopeHook reading the user where no plugin declares request.user: a route
+  // declared in that state fails at start-up. Only when routes are added: nothing per request.
+  fastify.addHook('onRoute', function (this: typeof fastify, route) {
+    const readsUser = hooksOf(route).some(
+      (hook) => (hook as { [HOOK_RESOLVER]?: TenantResolver<unknown> })[HOOK_RESOLVER]?.usesUser === true,
+    );
+    if (readsUser && !this.hasRequestDecorator('user')) throw userDecoratorMissing();
+  });
   // Fastify answers every error with its message; a ScopeError that is the app's bug (500) keeps
   // its message and SQL back, as Express and Koa do. Only on errors: nothing per request.
   fastify.addHook('onError', (_request, reply, error, hookDone) => {
@@ -123,7 +81,7 @@ function keepMessageBack(reply: FastifyReply, error: Error & { code: string; sta
   };
 }
 
-/** The plugin: `await app.register(knexScopes, { resolveTenant, ... })`, after the session. */
+/** The plugin: `await app.register(knexScopes, { resolveTenant, ... })`, after the session and auth. */
 export const knexScopes = fp(plugin, { name: '@knex-scopes/fastify', fastify: '5.x' });
 export default knexScopes;
 

@@ -36,6 +36,10 @@ export interface KoaScopingOptions extends BaseScopingOptions<Context> {
   readonly onRejected?: KoaRejectionHandler;
 }
 
+const AUTH_FIRST =
+  'mount scopingMiddleware() after your auth middleware, e.g. ' +
+  'router.get(path, jwt({ secret }), scopingMiddleware(resolver), handler) with koa-jwt, or after koa-passport';
+
 class KoaTenantRequest implements TenantRequest<Context> {
   constructor(readonly raw: Context) {}
   get host(): string | undefined {
@@ -52,6 +56,18 @@ class KoaTenantRequest implements TenantRequest<Context> {
   }
   sessionValue(key: string): unknown {
     return sessionValue(this.raw, key);
+  }
+  user(): unknown {
+    return this.raw.state.user;
+  }
+  authOrderHint(): string | undefined {
+    const { state } = this.raw;
+    // koa-jwt with `passthrough` refused the token; koa-passport initialised; or the app's own
+    // auth set `ctx.state.user = null`: auth ran, the visitor is anonymous. koa-jwt leaves no
+    // marker before it runs, so no marker at all means it has not.
+    if (state.jwtOriginalError !== undefined || state.user === null) return undefined;
+    if (typeof (this.raw as { isAuthenticated?: unknown }).isAuthenticated === 'function') return undefined;
+    return AUTH_FIRST;
   }
 }
 

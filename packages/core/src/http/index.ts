@@ -23,6 +23,8 @@ export type {
   TenantResolverOptions,
 } from './tenant-resolver';
 export { tenantResolver } from './tenant-resolver';
+export type { UserTenantOptions } from './user-resolvers';
+export { fromUser, userTenant } from './user-resolvers';
 
 // What the adapters call on every request: plain properties of this module rather than the
 // getters tsc makes of re-exports, which cost a call each time (seen in bench:instructions).
@@ -34,11 +36,11 @@ export const whenResolved = requestScope.whenResolved;
 
 /**
  * Declare your tenant type once and `req.tenant`, `ctx.state.tenant` and `request.tenant` are
- * typed by it:
+ * typed by it; declare `user` too and `fromUser`/`userTenant` accessors get it:
  *
  * ```ts
  * declare module '@knex-scopes/core/http' {
- *   interface TenantTypes { tenant: { id: number; slug: string } }
+ *   interface TenantTypes { tenant: { id: number; slug: string }; user: { orgSlug: string } }
  * }
  * ```
  */
@@ -47,3 +49,6 @@ export interface TenantTypes {}
 
 /** The application's tenant type (`unknown` until declared in `TenantTypes`). */
 export type AppTenant = TenantTypes extends { tenant: infer T } ? T : unknown;
+
+/** The application's signed-in user type, for `fromUser`/`userTenant` (`unknown` until declared). */
+export type AppUser = TenantTypes extends { user: infer U } ? U : unknown;

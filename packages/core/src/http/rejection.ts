@@ -10,6 +10,12 @@ export interface RejectionStatuses {
   readonly invalid?: number;
   /** A valid key the lookup does not know. Default 404. */
   readonly notFound?: number;
+  /** The tenant comes from the signed-in user and there is none (auth let a visitor through). Default 401. */
+  readonly unauthenticated?: number;
+  /** A signed-in user that belongs to no tenant. Default 403. */
+  readonly unassigned?: number;
+  /** The request resolves to another tenant than the scope an earlier opener set. Default 403. */
+  readonly conflict?: number;
 }
 
 /** The default JSON body: the code and a message that never echoes the key. */
@@ -29,7 +35,7 @@ export interface TenantRejection {
 export interface BaseScopingOptions<Raw> {
   /** Requests that run without a tenant (health checks, sign-up); scoped queries there throw. */
   readonly exempt?: (req: Raw) => boolean;
-  /** Statuses for missing, invalid and unknown tenants. */
+  /** Statuses for missing, invalid and unknown tenants, absent users and conflicting scopes. */
   readonly statuses?: RejectionStatuses;
 }
 
@@ -49,6 +55,9 @@ export function rejectionStatuses(statuses: RejectionStatuses = {}): Readonly<Re
     TENANT_KEY_MISSING: checkStatus('missing', statuses.missing, 400),
     TENANT_KEY_INVALID: checkStatus('invalid', statuses.invalid, 400),
     TENANT_NOT_FOUND: checkStatus('notFound', statuses.notFound, 404),
+    TENANT_USER_MISSING: checkStatus('unauthenticated', statuses.unauthenticated, 401),
+    TENANT_USER_UNASSIGNED: checkStatus('unassigned', statuses.unassigned, 403),
+    TENANT_CONFLICT: checkStatus('conflict', statuses.conflict, 403),
   });
 }
 

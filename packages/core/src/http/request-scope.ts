@@ -1,6 +1,7 @@
 // How an adapter runs the rest of a request: always in a store of its own (scopeStorage().run,
 // never enterWith), so nothing leaks in from where the server or the test was started.
 import { type ScopeState, scopeStorage } from '../scope-state';
+import { isResolvedState, linkEnclosing } from './enclosing-scope';
 
 const NO_VALUES = Object.freeze({});
 
@@ -8,12 +9,17 @@ const NO_VALUES = Object.freeze({});
  * Runs `fn(a, b, c)` with no tenant: enforcement on, no values, so scoped queries throw
  * SCOPE_MISSING. Where no store is in force (the usual case) that is already so, and `fn` runs
  * as is. The request's parts are passed through rather than captured: no closure per request.
+ * Inside a scope another adapter opened, the tenant resolved here must agree with it (see
+ * enclosing-scope.ts); any other inherited scope is simply left behind.
  */
 export function runWithoutTenant<A, B, C, T>(fn: (a: A, b: B, c: C) => T, a: A, b: B, c: C): T {
   const storage = scopeStorage();
-  if (storage.getStore() === undefined) return fn(a, b, c);
+  const inherited = storage.getStore();
+  if (inherited === undefined) return fn(a, b, c);
   // A fresh state, as every request gets (only taken where a store was inherited: rare)
-  return storage.run(Object.freeze({ enabled: true, values: NO_VALUES }), fn, a, b, c);
+  const fresh: ScopeState = Object.freeze({ enabled: true, values: NO_VALUES });
+  if (isResolvedState(inherited)) linkEnclosing(fresh, inherited);
+  return storage.run(fresh, fn, a, b, c);
 }
 
 /** Runs `fn` in a resolved request's own state (`TenantResolution.state`). */

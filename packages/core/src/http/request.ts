@@ -22,6 +22,17 @@ export interface TenantRequest<Raw = unknown> {
    * middleware has not run before the adapter.
    */
   sessionValue(key: string): unknown;
+  /**
+   * The signed-in user as the auth middleware left it (Express `req.user`, Koa
+   * `ctx.state.user`, Fastify `request.user`); `undefined`/`null` when there is none.
+   */
+  user(): unknown;
+  /**
+   * Asked only when `user()` gave nothing: what to mount first when the framework's markers
+   * show that authentication has not run yet on this request (a configuration mistake), or
+   * `undefined` when it ran and the visitor is anonymous.
+   */
+  authOrderHint(): string | undefined;
 }
 
 /** The path part of a request URL (the query string removed, nothing decoded). */

@@ -15,6 +15,8 @@ export interface KeyResolver<Raw = unknown> {
   (req: TenantRequest<Raw>): ResolverResult | PromiseLike<ResolverResult>;
   /** True when the resolver reads the session, so an adapter can check the order at start-up. */
   readonly usesSession?: boolean;
+  /** True when the resolver reads the signed-in user: no key then answers 401/403, not 400. */
+  readonly usesUser?: boolean;
 }
 
 type Settled = KeyOutcome | undefined;
@@ -121,5 +123,6 @@ export function firstOf<Raw = unknown>(...resolvers: readonly KeyResolver<Raw>[]
   };
   return Object.assign((req: TenantRequest<Raw>) => from(req, 0), {
     usesSession: resolvers.some((r) => r.usesSession === true),
+    usesUser: resolvers.some((r) => r.usesUser === true),
   });
 }

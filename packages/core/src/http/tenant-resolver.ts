@@ -3,14 +3,16 @@
 import { ScopeError } from '../errors';
 import type { ScopeState } from '../scope-state';
 import { normalizeScopeValues, type ScopeKey, type ScopeValues } from '../scope-values';
+import { enclosingScope, resolvedValues, withinEnclosing } from './enclosing-scope';
 import type { KeyOutcome } from './keys';
 import { cachedLookup, type Found, type LookupCacheOptions, uncachedLookup } from './lookup-cache';
 import type { TenantRequest } from './request';
 import { type KeyResolver, runResolver } from './resolvers';
+import { userRefusal } from './signed-in-user';
 
 /** What the lookup is told besides the key. */
 export interface LookupContext {
-  /** Which resolver found the key: 'subdomain', 'host', 'path', 'header', 'session', 'custom'. */
+  /** Which resolver found the key: 'subdomain', 'host', 'path', 'header', 'session', 'user', 'custom'. */
   readonly source: string;
 }
 
@@ -51,7 +53,8 @@ export interface TenantResolver<T, Raw = unknown> {
   /**
    * Resolves one request: at once when the key resolvers are synchronous and the lookup is a
    * cache hit (or the key is refused), else through a promise. Never throws synchronously: a
-   * resolver or lookup error is a rejected promise.
+   * resolver or lookup error is a rejected promise. Called inside a scope another adapter
+   * opened for the request, a resolution that disagrees with it is refused (TENANT_CONFLICT).
    */
   resolve(req: TenantRequest<Raw>): TenantResolution<T> | Promise<TenantResolution<T>>;
   /** Drops cached entries for a key, or for every tenant the predicate picks; returns the count. */
@@ -60,6 +63,8 @@ export interface TenantResolver<T, Raw = unknown> {
   clear(): void;
   /** True when the key resolver reads the session. */
   readonly usesSession: boolean;
+  /** True when the tenant comes from the signed-in user (an adapter checks its auth at start-up). */
+  readonly usesUser: boolean;
 }
 
 const defaultScopeValues = (tenant: unknown): ScopeValues =>
@@ -89,7 +94,7 @@ export function tenantResolver<T, Raw = unknown>(options: TenantResolverOptions<
     const tenant = await lookup(key, { source });
     if (tenant === undefined || tenant === null) return undefined;
     // Validated here, once per load: a tenant without an id is an error, never an unscoped request.
-    return { tenant, values: Object.freeze(normalizeScopeValues(scopeValues(tenant))) };
+    return { tenant, values: resolvedValues(Object.freeze(normalizeScopeValues(scopeValues(tenant)))) };
   };
   const cache = options.cache;
   const tenants = cache ? cachedLookup(load, cache === true ? {} : cache) : uncachedLookup(load);
@@ -99,8 +104,13 @@ export function tenantResolver<T, Raw = unknown>(options: TenantResolverOptions<
     const state: ScopeState = Object.freeze({ enabled: true, values: found.values });
     return { ok: true, tenant: found.tenant, key: outcome.key, source: outcome.source, state };
   };
-  const afterKey = (outcome: KeyOutcome | undefined): TenantResolution<T> | Promise<TenantResolution<T>> => {
-    if (outcome === undefined) return refused('TENANT_KEY_MISSING', 'The request names no tenant.');
+  const usesUser = from.usesUser === true;
+  const afterKey = (
+    outcome: KeyOutcome | undefined,
+    req: TenantRequest<Raw>,
+  ): TenantResolution<T> | Promise<TenantResolution<T>> => {
+    if (outcome === undefined)
+      return usesUser ? userRefusal(req) : refused('TENANT_KEY_MISSING', 'The request names no tenant.');
     if (outcome.kind === 'invalid') {
       return refused('TENANT_KEY_INVALID', `Invalid tenant key from ${outcome.source}: ${outcome.reason}.`);
     }
@@ -116,10 +126,12 @@ export function tenantResolver<T, Raw = unknown>(options: TenantResolverOptions<
       } catch (error) {
         return Promise.reject(error);
       }
-      return outcome instanceof Promise ? outcome.then(afterKey) : afterKey(outcome);
+      const result = outcome instanceof Promise ? outcome.then((o) => afterKey(o, req)) : afterKey(outcome, req);
+      return withinEnclosing(result, enclosingScope());
     },
     evict: tenants.evict,
     clear: tenants.clear,
     usesSession: from.usesSession === true,
+    usesUser,
   };
 }

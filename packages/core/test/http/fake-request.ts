@@ -9,6 +9,10 @@ export interface FakeRequestInit {
   readonly headers?: Record<string, string>;
   /** `undefined`: no session middleware ran. */
   readonly session?: Record<string, unknown>;
+  /** The signed-in user (`undefined`: none). */
+  readonly user?: unknown;
+  /** What the adapter would say is to be mounted first when there is no user (auth not run). */
+  readonly authOrderHint?: string;
 }
 
 export function fakeRequest(init: FakeRequestInit = {}): TenantRequest<FakeRequestInit> {
@@ -25,5 +29,7 @@ export function fakeRequest(init: FakeRequestInit = {}): TenantRequest<FakeReque
       if (init.session === undefined) throw new ScopeError('MIDDLEWARE_ORDER', 'no session in the fake request');
       return init.session[key];
     },
+    user: () => init.user,
+    authOrderHint: () => init.authOrderHint,
   };
 }
