@@ -32,6 +32,8 @@ export type Expectation =
   | 'mysql-merge'
   /** MySQL's `upsert()` (REPLACE INTO) into a scoped table. */
   | 'mysql-upsert'
+  /** A multi-row SQLite upsert into a scoped table, on a Knex that compiles it without its guard. */
+  | 'merge-where-dropped'
   | 'scope-increment'
   /** A raw value for a scope column or an FK-path key (refused unless the dimension is ALL). */
   | 'raw-key'

@@ -7,6 +7,7 @@ import type { ColRef, Conflict, Payload, Returning, Write, WriteJoin, WVal } fro
 import type { Gen } from './gen-context';
 import { keyRaw, returningRaw, writtenRaw } from './gen-raw';
 import { genSelect, genWhere } from './gen-read';
+import { MYSQL_UPSERT, SQLITE_MULTI_ROW_MERGE_WHERE } from './knex-release';
 import { DECLARATION, RELATIONS, SCOPED_TABLES, type Scalar, SEED, TABLE, TABLES, type TableDef } from './world';
 
 /** Ids no seeded row has, for inserts (inserts always carry their keys: no sequences to drift). */
@@ -251,7 +252,8 @@ export function genWrite(x: Gen): Write {
   const where = (visible: readonly ColRef[]) => genWhere(x, visible, { depth: 1, ctes: [], avoid: [table.name] }, 0, 3);
   if (roll < 35 || roll >= 97) {
     const upsert = roll >= 97 || x.chance(35);
-    if (upsert && x.dialect === 'mysql' && x.chance(35)) return genReplace(x);
+    // upsert() on MySQL: Knex 3.1 and later (knex-release.ts)
+    if (upsert && x.dialect === 'mysql' && MYSQL_UPSERT && x.chance(35)) return genReplace(x);
     const generated = Array.from({ length: x.int(1, 3) }, (_, i) => genRow(x, table, i, upsert));
     // one statement may not hit the same key twice (ON CONFLICT cannot affect a row twice)
     const keyOf = (r: Record<string, Scalar>) => table.key.map((k) => String(r[k])).join('|');
@@ -261,7 +263,11 @@ export function genWrite(x: Gen): Write {
     const rows: Record<string, WVal>[] = unique;
     for (const row of rows) rawValues(x, table, row, false);
     caseVariants(x, table, rows, true);
-    return { k: 'insert', table: table.name, rows, ...(upsert ? { conflict: genConflict(x, table) } : {}), returning };
+    const conflict = upsert ? genConflict(x, table) : undefined;
+    // Knex before 3.3 would drop a multi-row SQLite merge's WHERE, the guard: core refuses it then
+    const dropsGuard = x.dialect === 'sqlite' && !SQLITE_MULTI_ROW_MERGE_WHERE && rows.length > 1;
+    if (conflict && conflict.action !== 'ignore' && dropsGuard && table.scoped) x.expect.add('merge-where-dropped');
+    return { k: 'insert', table: table.name, rows, ...(conflict ? { conflict } : {}), returning };
   }
   if (roll < 40 && !x.unscopedOnly) return genInsertSelect(x);
   const update = roll < 72;

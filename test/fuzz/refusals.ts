@@ -18,6 +18,7 @@ const EXPECTED_CODES: Record<Expectation, readonly string[]> = {
   'insert-select': ['UNSUPPORTED_QUERY'],
   'mysql-merge': ['UNSUPPORTED_QUERY'],
   'mysql-upsert': ['UNSUPPORTED_QUERY'],
+  'merge-where-dropped': ['UNSUPPORTED_QUERY'],
   'scope-increment': ['CROSS_SCOPE_WRITE'],
   'raw-key': ['CROSS_SCOPE_WRITE', 'RAW_SQL_REFUSED'],
   'raw-insert': ['UNSUPPORTED_QUERY', 'RAW_SQL_REFUSED', 'CROSS_SCOPE_WRITE'],

@@ -6,6 +6,7 @@ import { ALL, type ScopeValue } from '../scope-values';
 import type { DimensionRule, TablePolicy } from '../table-paths';
 import { INTERNAL_WRAPPER, ONLY_DIMENSIONS } from './builder-symbols';
 import type { CompileRun } from './compile-run';
+import { compilerQuirks, lateBoundSources } from './compiler-quirks';
 import { type BuilderLike, isRaw, type JoinClauseLike } from './knex-internals';
 import { canKeepTables, derivedTable, keepTableFilters, usesUsing } from './outer-joins';
 import { addOnClauses, type Placement, replaceJoinTable } from './placement';
@@ -114,6 +115,9 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
   };
   const dialect = client.dialect;
   const isPgDelete = method === 'del' && dialect === 'postgresql';
+  // A DELETE whose joins this release binds after its WHERE (compiler-quirks.ts): an inner
+  // join's filters go to the WHERE, where they mean the same, and bind in order.
+  const joinFiltersInWhere = method === 'del' && compilerQuirks(client).deleteJoinBindingsLate;
   const isWrite = method === 'update' || method === 'del' || method === 'insert' || method === 'truncate';
   // MySQL refuses a DELETE/UPDATE whose subqueries read its target table, unless they are
   // materialised: path filters inside such a write are.
@@ -154,6 +158,19 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
         run.refuse(unsupported(ref.policy.table, 'merge() with values that are not an object of column → value'));
       }
       if (!filters || filters.length === 0 || !merge) continue;
+      const rows = Array.isArray(single.insert) ? single.insert.length : 1;
+      const quirks = compilerQuirks(client);
+      if (rows === 1 ? quirks.oneRowMergeWhereDropped : quirks.manyRowsMergeWhereDropped) {
+        run.refuse(
+          unsupported(
+            ref.policy.table,
+            `onConflict().merge() of ${rows === 1 ? 'a row' : `${rows} rows at once`} (this Knex release compiles it ` +
+              "without the WHERE that keeps other tenants' rows out of its DO UPDATE, knex#6185, fixed in Knex 3.3.0; " +
+              'upsert one row per query, or upgrade Knex)',
+          ),
+        );
+        continue;
+      }
       // an upsert's DO UPDATE must not overwrite another tenant's row
       for (const f of filters) placement.where.push(wherePredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
       continue;
@@ -180,7 +197,13 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
         site.index,
         site.key ? { [site.key]: derivedTable(run, client, ref, false) } : derivedTable(run, client, ref, true),
       );
-    } else if (site.kind === 'join' && !isPgDelete && site.join.joinType !== 'cross' && !usesUsing(site.join)) {
+    } else if (
+      site.kind === 'join' &&
+      !isPgDelete &&
+      site.join.joinType !== 'cross' &&
+      !usesUsing(site.join) &&
+      !(joinFiltersInWhere && site.join.joinType === 'inner')
+    ) {
       addOnClauses(
         placement,
         site.join,
@@ -206,9 +229,23 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
   }
 
   const joins = placement.joins;
-  if (placement.where.length === 0 && joins === undefined && placement.single === single) return null;
-  const statements = filtersFirst(placement.where, builder._statements, joins, isRaw);
-  return { statements, single: placement.single };
+  const unchanged = placement.where.length === 0 && joins === undefined && placement.single === single;
+  const statements = unchanged ? builder._statements : filtersFirst(placement.where, builder._statements, joins, isRaw);
+  if (isWrite && enforcing(run)) {
+    // bindings this Knex release would collect out of order (compiler-quirks.ts)
+    const late = lateBoundSources(client, method, statements, placement.single);
+    if (late !== undefined) {
+      run.refuse(
+        unsupported(
+          scan.refs[0]!.policy.table,
+          `${late} (this Knex release collects its values out of text order, so one could take the tenant's ` +
+            'place: knex#6412, #6438, #6454; join plain tables, or upgrade Knex to 3.3)',
+        ),
+      );
+      return null;
+    }
+  }
+  return unchanged ? null : { statements, single: placement.single };
 }
 
 /**

@@ -1,22 +1,33 @@
 // The rewrite reads Knex internals, so only the Knex versions the contract tests cover are
 // accepted, and the internal shapes are probed once per wrap(): a mismatch fails at start-up.
 import { ScopeError } from '../errors';
+import { probeCompilerQuirks } from './compiler-quirks';
 import { type BuilderLike, type ClientLike, type JoinClauseLike, registerBuilderBase } from './knex-internals';
 
-export const SUPPORTED_KNEX_RANGE = '>=3.3.0 <3.4.0';
-const MIN: readonly number[] = [3, 3, 0];
-const BELOW: readonly number[] = [3, 4, 0];
+/**
+ * The Knex releases CI runs the core suite and the fuzzer against (scripts/test-knex.sh), one
+ * per minor line: the release tested, and later patches of the same line. An earlier patch of
+ * a line (2.5.0, 3.2.0–3.2.9) is refused: not tested, and Knex patches do change the builder
+ * (3.2.9 added `delete … limit`); a later one still passes the probe below and the walk, which
+ * refuses any shape it does not know (classify.ts).
+ */
+const TESTED_KNEX_RELEASES: readonly (readonly [number, number, number])[] = [
+  [2, 5, 1],
+  [3, 0, 1],
+  [3, 1, 0],
+  [3, 2, 10],
+  [3, 3, 0],
+];
 
-function compare(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
-  return 0;
-}
+/** The same set as an npm range, as the packages' peerDependencies state it. */
+export const SUPPORTED_KNEX_RANGE = TESTED_KNEX_RELEASES.map((v) => `~${v.join('.')}`).join(' || ');
 
 export function isSupportedKnexVersion(version: string): boolean {
-  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
+  // a prerelease (3.3.1-next1) is not the release that was tested
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
   if (!m) return false;
-  const v = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return compare(v, MIN) >= 0 && compare(v, BELOW) < 0;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return TESTED_KNEX_RELEASES.some(([a, b, c]) => a === major && b === minor && patch >= c);
 }
 
 function installedKnexVersion(): string | undefined {
@@ -30,7 +41,8 @@ function installedKnexVersion(): string | undefined {
 function unsupported(why: string): ScopeError {
   return new ScopeError(
     'UNSUPPORTED_KNEX_VERSION',
-    `knex-scopes cannot wrap this Knex instance: ${why}. Supported Knex versions: ${SUPPORTED_KNEX_RANGE}.`,
+    `knex-scopes cannot wrap this Knex instance: ${why}. Supported Knex versions: ${SUPPORTED_KNEX_RANGE} ` +
+      `(tested: ${TESTED_KNEX_RELEASES.map((v) => v.join('.')).join(', ')}).`,
   );
 }
 
@@ -61,4 +73,6 @@ export function assertSupportedKnex(client: ClientLike, version = installedKnexV
     where.type === 'whereBasic' &&
     where.bool === 'and';
   if (!ok) throw unsupported(`the builder internals of knex ${version} differ from what the rewrite expects`);
+  // what differs between the supported releases, probed rather than read off the version
+  probeCompilerQuirks(client);
 }

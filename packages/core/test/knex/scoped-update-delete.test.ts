@@ -124,7 +124,12 @@ forEachDialect('scoped Knex: update and delete', (tdb) => {
     assert.equal((await base('replies')).length, 2);
   });
 
-  it('deletes with a join whose path filter reads the deleted table (materialised on MySQL)', async () => {
+  it('deletes with a join whose path filter reads the deleted table (materialised on MySQL)', async function () {
+    // MySQL before Knex 3.2.7 binds a DELETE's joins after its WHERE: refused (knex-releases.test.ts)
+    const [major = 0, minor = 0, patch = 0] = (require('knex/package.json') as { version: string }).version
+      .split('.')
+      .map(Number);
+    if (dialect === 'mysql' && (major < 3 || (major === 3 && (minor < 2 || (minor === 2 && patch < 7))))) this.skip();
     await base('pages').insert({ id: 5, tenant_id: 1, title: 'p5-t1-empty' });
     const deleted = await t1(() =>
       dialect !== 'mysql' // SQLite cannot delete with a join; PostgreSQL would turn it into USING
