@@ -1,7 +1,8 @@
 // Objection.js 3 bound to the scoped instance: every query it builds goes through the same
 // compile seam (knex-internals.md §6 group 16).
 import assert from 'node:assert/strict';
-import { scope } from '@knex-scopes/core';
+import diagnostics_channel from 'node:diagnostics_channel';
+import { CHANNELS, type ScopeEvent, scope } from '@knex-scopes/core';
 import type { Knex } from 'knex';
 import { Model } from 'objection';
 import { forEachDialect } from '../../../../test/support/databases';
@@ -136,6 +137,41 @@ forEachDialect('scoped Knex: Objection.js', (tdb) => {
   it('filters inside Model.transaction', async () => {
     const n = await t1(() => P.transaction(async (trx) => C.query(trx).resultSize()));
     assert.equal(n, 2);
+  });
+
+  // issue 22 item 3: the app's line, also for a query built by Objection inside a transaction
+  it("names the app's call site of a refused query, in and out of a transaction", async () => {
+    const sites: string[] = [];
+    const record = (message: unknown) => sites.push((message as ScopeEvent).callSite ?? '(none)');
+    diagnostics_channel.subscribe(CHANNELS.refusal, record);
+    const lines: number[] = [];
+    // the line of line()'s caller: frame 2 of its stack
+    const line = () => Number(/objection\.test\.ts:(\d+):/.exec(new Error().stack?.split('\n')[2] ?? '')?.[1]);
+    try {
+      lines.push(line() + 1);
+      await P.query()
+        .where('id', 1)
+        .catch(() => undefined);
+      await P.transaction(async (trx) => {
+        lines.push(line() + 1);
+        await C.query(trx)
+          .where('id', 1)
+          .catch(() => undefined);
+      });
+      await db.transaction(async (trx) => {
+        lines.push(line() + 1);
+        await P.query(trx)
+          .findById(1)
+          .catch(() => undefined);
+      });
+    } finally {
+      diagnostics_channel.unsubscribe(CHANNELS.refusal, record);
+    }
+    assert.deepEqual(
+      sites.map((site) => Number(/objection\.test\.ts:(\d+):/.exec(site)?.[1])),
+      lines,
+      sites.join('\n'),
+    );
   });
 
   it('stamps the tenant on insert', async () => {
