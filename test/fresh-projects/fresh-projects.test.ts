@@ -3,8 +3,9 @@
 // with exactly what the READMEs' install lines name, and every TypeScript block of the READMEs
 // type-checked by the project's own `tsc` and run by `tsx` there, as written.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { extractSnippets, type Program, programsOf } from '../docs/markdown-snippets';
@@ -21,6 +22,24 @@ const PACKAGES = readdirSync(join(root, 'packages')).filter((name) =>
 const PAGES = ['README.md', ...PACKAGES.map((name) => `packages/${name}/README.md`)].filter((page) =>
   existsSync(join(root, page)),
 );
+
+/** The example apps (examples/<framework>), run from a fresh project as a user copies them. */
+const EXAMPLES = ['express', 'koa', 'fastify'] as const;
+
+/** What the examples install: their own dependencies, the shared part packed like ours. */
+function exampleDependencies(): string[] {
+  const names = new Set<string>();
+  for (const dir of [...EXAMPLES, 'shared']) {
+    const manifest = JSON.parse(readFileSync(join(root, 'examples', dir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+      devDependencies?: Record<string, string>;
+    };
+    for (const [name, range] of Object.entries({ ...manifest.dependencies, ...manifest.devDependencies })) {
+      if (!name.startsWith('@knex-scopes/') && name !== 'knex-scopes-example-shared') names.add(`${name}@${range}`);
+    }
+  }
+  return [...names];
+}
 
 const KINDS = [
   { kind: 'esm', type: 'module' },
@@ -139,6 +158,53 @@ function augments(source: string): boolean {
   return /^\s*declare\s+(module\s+['"]|global\b)/m.test(source);
 }
 
+/**
+ * Starts an example as its README says (`tsx src/server.ts`, here on a free port), waits for its
+ * banner, asks a few routes, and stops it. Resolves to the statuses it answered.
+ */
+function runExample(cwd: string, script: string): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd,
+      env: { ...SNIPPET_ENV, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`${script} printed no banner within 60 s:\n${out}`));
+    }, 60_000);
+    const get = async (port: number, path: string, host = `acme.localhost:${port}`) =>
+      new Promise<number>((done, fail) => {
+        const req = http.get({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+          res.resume();
+          done(res.statusCode ?? 0);
+        });
+        req.on('error', fail);
+      });
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const port = /Listening on http:\/\/localhost:(\d+)/.exec(out)?.[1];
+      if (port === undefined) return;
+      child.stdout.off('data', onData);
+      clearTimeout(timer);
+      const p = Number(port);
+      Promise.all([get(p, '/health'), get(p, '/api/projects'), get(p, '/api/projects', `127.0.0.1:${p}`)])
+        .then(([health, projects, projectsWithoutTenant]) => resolve({ health, projects, projectsWithoutTenant }))
+        .catch(reject)
+        .finally(() => child.kill());
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (!/Listening on/.test(out)) reject(new Error(`${script} exited (${code}) before listening:\n${out}`));
+    });
+  });
+}
+
 describe('install lines: each README names what its blocks import', () => {
   for (const { page, needs, needsDev, lines } of pages) {
     if (needs.size === 0) continue;
@@ -173,7 +239,15 @@ describe('fresh projects: the packed packages and the README blocks, in ESM and 
     mkdirSync(packed, { recursive: true });
     const out = execFileSync(
       'npm',
-      ['pack', '--json', '--ignore-scripts', '--pack-destination', packed, ...PACKAGES.map((p) => `-w=packages/${p}`)],
+      [
+        'pack',
+        '--json',
+        '--ignore-scripts',
+        '--pack-destination',
+        packed,
+        ...PACKAGES.map((p) => `-w=packages/${p}`),
+        '-w=examples/shared',
+      ],
       { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     );
     for (const entry of JSON.parse(out) as Array<{ name: string; filename: string }>) {
@@ -214,7 +288,9 @@ describe('fresh projects: the packed packages and the README blocks, in ESM and 
     // Each augmenting block in a program of its own, extending the main config.
     // With the packages imported, as any app does somewhere, so that a block that only augments
     // one finds it.
-    const companion = [...tarballs.keys(), '@knex-scopes/core/http'].map((name) => `import '${name}';`);
+    const companion = [...tarballs.keys(), '@knex-scopes/core/http']
+      .filter((n) => n.startsWith('@knex-scopes/'))
+      .map((name) => `import '${name}';`);
     writeFileSync(join(dir, 'companion.ts'), `${companion.join('\n')}\nexport {};\n`);
     isolated.forEach((file, i) => {
       const config = { extends: './tsconfig.json', include: [file, 'companion.ts'], exclude: [] };
@@ -224,6 +300,7 @@ describe('fresh projects: the packed packages and the README blocks, in ESM and 
     const specs = [...installs, '@types/mocha'].map((name) => tarballs.get(name) ?? name);
     // Our packages depend on each other by version: the tarballs, not the registry's copies.
     for (const [name, file] of tarballs) if (!installs.has(name)) specs.push(file);
+    specs.push(...exampleDependencies());
     const install = await run(
       'npm',
       ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', '--loglevel=error', ...specs],
@@ -237,6 +314,9 @@ describe('fresh projects: the packed packages and the README blocks, in ESM and 
     if (existsSync(join(dir, 'node_modules', 'better-sqlite3'))) {
       mkdirSync(join(dir, 'node_modules', 'better-sqlite3', 'build', 'Release'), { recursive: true });
       copyFileSync(join(root, native), join(dir, native));
+    }
+    for (const example of EXAMPLES) {
+      cpSync(join(root, 'examples', example, 'src'), join(dir, `example-${example}`, 'src'), { recursive: true });
     }
     for (const [file, program] of files) {
       mkdirSync(dirname(join(dir, file)), { recursive: true });
@@ -262,6 +342,12 @@ describe('fresh projects: the packed packages and the README blocks, in ESM and 
   });
 
   for (const { kind } of KINDS) {
+    for (const example of EXAMPLES) {
+      it(`${kind}: the ${example} example starts, seeds its database and answers over HTTP`, async () => {
+        const answers = await runExample(join(work, kind), `example-${example}/src/server.ts`);
+        assert.deepEqual(answers, { health: 200, projects: 200, projectsWithoutTenant: 400 });
+      });
+    }
     it(`${kind}: every README block type-checks with the project's tsc`, () => {
       const tsc = results.get(`${kind} tsc`);
       assert.ok(tsc);

@@ -1,9 +1,9 @@
 // Comments: two hops from the tenant (task → project → organization).
 import type { Knex } from 'knex';
-import { type Body, fields, id, text } from './input';
-import { insertRow } from './insert-row';
-import type { User } from './sessions';
-import { getTask } from './tasks';
+import { type Body, fields, id, text } from './input.js';
+import { insertRow } from './insert-row.js';
+import type { User } from './sessions.js';
+import { getTask } from './tasks.js';
 
 export interface Comment {
   readonly id: number;

@@ -1,11 +1,11 @@
 // Everything an example app needs, built from one unscoped Knex instance.
 import type { TenantResolver } from '@knex-scopes/core/http';
 import type { Knex } from 'knex';
-import { JobQueue } from './jobs';
-import { scopes } from './scopes';
-import { summarizeProject } from './summary';
-import { organizationResolver } from './tenants';
-import type { Organization } from './types';
+import { JobQueue } from './jobs.js';
+import { scopes } from './scopes.js';
+import { summarizeProject } from './summary.js';
+import { organizationResolver } from './tenants.js';
+import type { Organization } from './types.js';
 
 export interface ExampleContext {
   /** Unscoped: migrations, seeds, the tenant lookup. Never handed to route code. */

@@ -1,20 +1,20 @@
 // The part the three example apps share: schema, seed, scopes, tenant resolution, the data layer
 // (which never names a tenant) and the job queue.
-export * from './banner';
-export * from './comments';
-export * from './context';
-export * from './database';
-export * from './http-errors';
-export type { Body } from './input';
-export * from './jobs';
-export * from './organization';
-export * from './projects';
-export * from './schema';
-export * from './scopes';
-export * from './seed';
-export * from './sessions';
-export * from './start';
-export * from './summary';
-export * from './tasks';
-export * from './tenants';
-export * from './types';
+export * from './banner.js';
+export * from './comments.js';
+export * from './context.js';
+export * from './database.js';
+export * from './http-errors.js';
+export type { Body } from './input.js';
+export * from './jobs.js';
+export * from './organization.js';
+export * from './projects.js';
+export * from './schema.js';
+export * from './scopes.js';
+export * from './seed.js';
+export * from './sessions.js';
+export * from './start.js';
+export * from './summary.js';
+export * from './tasks.js';
+export * from './tenants.js';
+export * from './types.js';

@@ -1,5 +1,5 @@
 // Reading what the client sent (JSON or form fields arrive as strings or numbers).
-import { badRequest } from './http-errors';
+import { badRequest } from './http-errors.js';
 
 /** A request body as the framework parsed it (JSON or form), or nothing. */
 export type Body = unknown;

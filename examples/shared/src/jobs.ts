@@ -2,9 +2,9 @@
 // scope captured as JSON; the worker runs it later, elsewhere, in exactly that scope.
 import { captureScope, runInScope, type ScopeSnapshot, scopesDisabled } from '@knex-scopes/core';
 import type { Knex } from 'knex';
-import { notFound } from './http-errors';
-import { id } from './input';
-import { insertRow } from './insert-row';
+import { notFound } from './http-errors.js';
+import { id } from './input.js';
+import { insertRow } from './insert-row.js';
 
 export type JobHandler = (db: Knex, payload: unknown) => Promise<unknown>;
 

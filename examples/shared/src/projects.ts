@@ -1,9 +1,9 @@
 // Projects of the current organization. Not one query here names the tenant: the scope the
 // adapter opened adds `organization_id = ?` to every reference, subqueries included.
 import type { Knex } from 'knex';
-import { notFound } from './http-errors';
-import { type Body, fields, id, patch, text } from './input';
-import { insertRow } from './insert-row';
+import { notFound } from './http-errors.js';
+import { type Body, fields, id, patch, text } from './input.js';
+import { insertRow } from './insert-row.js';
 
 export interface Project {
   readonly id: number;

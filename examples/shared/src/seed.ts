@@ -1,7 +1,7 @@
 // Two organizations, acme and globex, with the same kinds of rows, so a leak would show.
 import type { Knex } from 'knex';
-import { insertRow } from './insert-row';
-import { createSchema } from './schema';
+import { insertRow } from './insert-row.js';
+import { createSchema } from './schema.js';
 
 interface OrganizationSeed {
   readonly slug: string;

@@ -1,8 +1,8 @@
 // Users log in to their organization; a session token is only valid there.
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { unauthorized } from './http-errors';
-import { type Body, fields, text } from './input';
+import { unauthorized } from './http-errors.js';
+import { type Body, fields, text } from './input.js';
 
 export interface User {
   readonly id: number;

@@ -3,10 +3,10 @@
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { banner, demoIds, demos } from './banner';
-import { createContext, type ExampleContext } from './context';
-import { chooseDatabase, openDatabase } from './database';
-import { prepareDatabase } from './seed';
+import { banner, demoIds, demos } from './banner.js';
+import { createContext, type ExampleContext } from './context.js';
+import { chooseDatabase, openDatabase } from './database.js';
+import { prepareDatabase } from './seed.js';
 
 export interface StartOptions {
   /** Shown in the banner, e.g. 'Express 5'. */

@@ -1,8 +1,8 @@
 // The background job of the example: counts a project's tasks and comments, later, in the
 // scope of the request that asked for it.
 import type { Knex } from 'knex';
-import type { JobQueue } from './jobs';
-import { getProject } from './projects';
+import type { JobQueue } from './jobs.js';
+import { getProject } from './projects.js';
 
 export interface ProjectSummary {
   readonly project: string;

@@ -1,9 +1,9 @@
 // Tasks: scoped through their project (`project_id -> projects.organization_id`).
 import type { Knex } from 'knex';
-import { notFound } from './http-errors';
-import { type Body, fields, flag, id, patch, text } from './input';
-import { insertRow } from './insert-row';
-import { getProject } from './projects';
+import { notFound } from './http-errors.js';
+import { type Body, fields, flag, id, patch, text } from './input.js';
+import { insertRow } from './insert-row.js';
+import { getProject } from './projects.js';
 
 export interface Task {
   readonly id: number;

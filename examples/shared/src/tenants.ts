@@ -1,7 +1,7 @@
 // How a request names its organization: `acme.localhost:3000/...` first, else `/t/acme/...`.
 import { firstOf, fromPath, fromSubdomain, type KeyResolver, tenantResolver } from '@knex-scopes/core/http';
 import type { Knex } from 'knex';
-import type { Organization } from './types';
+import type { Organization } from './types.js';
 
 const secondSegment = fromPath({ segment: 1 });
 
