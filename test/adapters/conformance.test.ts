@@ -15,6 +15,9 @@ import { createSchema, makeResolver, PAGES_PER_TENANT, type Probe, probeOn, scop
 
 const ACME = { tenant: 1 };
 const BETA = { tenant: 2 };
+// Koa 3 sends a web ReadableStream body (Blob, Response too); Koa 2 has no such body type (it
+// would serialise the stream as JSON), so /stream-web is Koa 3's only (docs/framework-versions.md).
+const KOA_WEB_STREAMS = Number((require('koa/package.json') as { version: string }).version.split('.')[0]) >= 3;
 
 forEachDialect('http adapters: conformance', (testDb) => {
   let db: Knex;
@@ -224,7 +227,7 @@ forEachDialect('http adapters: conformance', (testDb) => {
           assert.equal(res.body.error, 'TENANT_NOT_FOUND');
         });
 
-        const streams = framework === 'koa' ? ['/stream', '/stream-web'] : ['/stream'];
+        const streams = framework === 'koa' && KOA_WEB_STREAMS ? ['/stream', '/stream-web'] : ['/stream'];
         for (const path of streams) {
           it(`every chunk of a streamed response (${path}) is produced in the scope`, async () => {
             const [a, b] = await Promise.all([

@@ -1,6 +1,8 @@
-// Express 5: resolve the tenant, then continue the chain inside `run()`. Express calls the rest of
-// the stack synchronously from next(), and body-parser/raw-body bind their callbacks, so body
-// parsing, handlers, error middleware and streamed responses all inherit the scope.
+// Express 4 and 5: resolve the tenant, then continue the chain inside `run()`. Express calls the
+// rest of the stack synchronously from next(), and body-parser/raw-body bind their callbacks, so
+// body parsing, handlers, error middleware and streamed responses all inherit the scope. Nothing
+// here relies on Express 5 catching a handler's rejected promise: no promise is handed to Express,
+// and a failing lookup goes to next(err) (docs/framework-versions.md).
 import {
   type AppTenant,
   adapterRejections,

@@ -1,6 +1,7 @@
-// Fastify 5: a callback-style onRequest hook that calls done() inside run(). Fastify routes before
-// onRequest (params are known) and runs every later stage (parsers, preValidation, handler,
-// onSend, onResponse, error and 404 handlers) from that call. An async hook cannot do this.
+// Fastify 4 and 5: a callback-style onRequest hook that calls done() inside run(). Fastify routes
+// before onRequest (params are known) and runs every later stage (parsers, preValidation,
+// handler, onSend, onResponse, error and 404 handlers) from that call. An async hook cannot do
+// this.
 
 import { isScopeError, ScopeError } from '@knex-scopes/core';
 import { type AppTenant, sessionMiddlewareMissing, type TenantResolver } from '@knex-scopes/core/http';
@@ -82,7 +83,7 @@ function keepMessageBack(reply: FastifyReply, error: Error & { code: string; sta
 }
 
 /** The plugin: `await app.register(knexScopes, { resolveTenant, ... })`, after the session and auth. */
-export const knexScopes = fp(plugin, { name: '@knex-scopes/fastify', fastify: '5.x' });
+export const knexScopes = fp(plugin, { name: '@knex-scopes/fastify', fastify: '4.x || 5.x' });
 export default knexScopes;
 
 // The @fastify/* convention: `require('@knex-scopes/fastify')` and an ES module's default import

@@ -14,7 +14,10 @@ const JWT_FIRST =
 export class FastifyTenantRequest implements TenantRequest<FastifyRequest> {
   constructor(readonly raw: FastifyRequest) {}
   get host(): string | undefined {
-    return this.raw.host; // honours trustProxy; keeps the port, parsed away in core
+    // Honours trustProxy; keeps the port, parsed away in core. Fastify 5's `host` is Fastify 4's
+    // `hostname` (which has the port); Fastify 5's `hostname` has none. Feature-detected.
+    const { host } = this.raw as { host?: string };
+    return host !== undefined ? host : (this.raw as { hostname?: string }).hostname;
   }
   get path(): string {
     return pathOf(this.raw.url);

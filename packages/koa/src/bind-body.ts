@@ -11,7 +11,10 @@ function bindReadable(stream: Readable): Readable {
   return stream;
 }
 
-/** Binds `ctx.body` when it is a Node stream or a web ReadableStream; call inside the scope. */
+/**
+ * Binds `ctx.body` when it is a Node stream or a web ReadableStream (a body type of Koa 3 only;
+ * Koa 2 has already labelled it JSON); call inside the scope.
+ */
 export function bindStreamedBody(ctx: Context): void {
   const body: unknown = ctx.body;
   if (body instanceof Readable) bindReadable(body);

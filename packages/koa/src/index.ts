@@ -1,5 +1,5 @@
-// Koa 3: resolve the tenant, then return the scoped next() so the whole downstream chain and its
-// errors stay inside the scope; a streamed body is bound before Koa pipes it.
+// Koa 2 and 3: resolve the tenant, then return the scoped next() so the whole downstream chain
+// and its errors stay inside the scope; a streamed body is bound before Koa pipes it.
 import {
   type AppTenant,
   adapterRejections,

@@ -24,6 +24,7 @@ import koaJwt from 'koa-jwt';
 import passport from 'passport';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import { closeServer, type Framework, listenOn, type RunningApp } from './apps';
+import { forwardRejection } from './express-async';
 import { createPage, errorBody, pagesOf, scopeNow, statusOf } from './handlers';
 import type { Tenant } from './schema';
 
@@ -57,7 +58,7 @@ export interface AuthAppOptions {
 
 const whoami = (tenant: unknown) => ({ tenant: tenant ?? null, scope: scopeNow() });
 
-// ---- Express 5 + Passport -----------------------------------------------------------------
+// ---- Express (5 and 4) + Passport -----------------------------------------------------------------
 
 function expressAuthApp(o: AuthAppOptions): express.Express {
   const auth = new passport.Passport();
@@ -83,29 +84,43 @@ function expressAuthApp(o: AuthAppOptions): express.Express {
   const app = express();
   if (o.outer) app.use(expressScoping(o.outer));
   app.use(express.json());
-  app.get('/pages', required, open, async (req, res) => {
+  app.get(
+    '/pages',
+    required,
+    open,
+    forwardRejection(async (req, res) => {
+      res.json({ ...whoami(req.tenant), ...(await pagesOf(o.db)) });
+    }),
+  );
+  app.post(
+    '/pages',
+    required,
+    open,
+    forwardRejection(async (req, res) => {
+      res.json({ ...whoami(req.tenant), page: await createPage(o.db, req.body?.title) });
+    }),
+  );
+  const pages = forwardRejection(async (req, res) => {
     res.json({ ...whoami(req.tenant), ...(await pagesOf(o.db)) });
   });
-  app.post('/pages', required, open, async (req, res) => {
-    res.json({ ...whoami(req.tenant), page: await createPage(o.db, req.body?.title) });
-  });
-  app.get('/optional/pages', optional, open, async (req, res) => {
-    res.json({ ...whoami(req.tenant), ...(await pagesOf(o.db)) });
-  });
-  app.get('/misordered/pages', open, required, async (req, res) => {
-    res.json({ ...whoami(req.tenant), ...(await pagesOf(o.db)) });
-  });
-  app.get('/fail', required, open, async () => {
-    await Promise.resolve();
-    throw new Error('handler failed');
-  });
+  app.get('/optional/pages', optional, open, pages);
+  app.get('/misordered/pages', open, required, pages);
+  app.get(
+    '/fail',
+    required,
+    open,
+    forwardRejection(async () => {
+      await Promise.resolve();
+      throw new Error('handler failed');
+    }),
+  );
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     res.status(statusOf(error)).json(errorBody(error, req.tenant, 'error middleware'));
   });
   return app;
 }
 
-// ---- Koa 3 + koa-jwt + @koa/router --------------------------------------------------------
+// ---- Koa (3 and 2) + koa-jwt + @koa/router --------------------------------------------------------
 
 function koaAuthApp(o: AuthAppOptions): Koa {
   const required = koaJwt({ secret: JWT_SECRET });
@@ -158,7 +173,7 @@ function readJson(ctx: Context): Promise<unknown> {
   });
 }
 
-// ---- Fastify 5 + @fastify/jwt -------------------------------------------------------------
+// ---- Fastify (5 and 4) + @fastify/jwt -------------------------------------------------------------
 
 type Staged = FastifyRequest & { stages?: Record<string, unknown> };
 

@@ -1,4 +1,5 @@
-// The test app on Express 5: body parsers and session around the adapter as options say.
+// The test app on Express (5, and 4 under scripts/test-frameworks.sh): body parsers and session
+// around the adapter as options say.
 import { createServer } from 'node:http';
 import { scope } from '@knex-scopes/core';
 import { scopingMiddleware } from '@knex-scopes/express';
@@ -6,6 +7,7 @@ import express, { type ErrorRequestHandler, type Request } from 'express';
 import session from 'express-session';
 import multer from 'multer';
 import { type AppOptions, closeServer, listenOn, type RunningApp, SESSION_SECRET } from './apps';
+import { forwardRejection } from './express-async';
 import {
   bodySize,
   createPage,
@@ -65,12 +67,18 @@ export async function expressApp(o: AppOptions): Promise<RunningApp> {
   root.get(['/whoami', '/t/:slug/whoami'], (req, res) => {
     res.json(whoami(req));
   });
-  root.get(['/pages', '/t/:slug/pages'], async (req, res) => {
-    res.json({ ...whoami(req), ...(await pagesOf(o.db)) });
-  });
-  root.post('/pages', async (req, res) => {
-    res.json({ ...whoami(req), page: await createPage(o.db, req.body?.title), bytes: bodySize(req.body) });
-  });
+  root.get(
+    ['/pages', '/t/:slug/pages'],
+    forwardRejection(async (req, res) => {
+      res.json({ ...whoami(req), ...(await pagesOf(o.db)) });
+    }),
+  );
+  root.post(
+    '/pages',
+    forwardRejection(async (req, res) => {
+      res.json({ ...whoami(req), page: await createPage(o.db, req.body?.title), bytes: bodySize(req.body) });
+    }),
+  );
   root.post('/echo', (req, res) => {
     res.json({ ...whoami(req), bytes: bodySize(req.body) });
   });
@@ -84,13 +92,19 @@ export async function expressApp(o: AppOptions): Promise<RunningApp> {
   root.get('/fail/sync', () => {
     throw new Error('sync failure');
   });
-  root.get('/fail/async', async () => {
-    await Promise.resolve();
-    throw new Error('async failure');
-  });
-  root.get(['/public/health', '/signup'], async (req, res) => {
-    res.json({ ...whoami(req), query: await tryScopedQuery(o.db) });
-  });
+  root.get(
+    '/fail/async',
+    forwardRejection(async () => {
+      await Promise.resolve();
+      throw new Error('async failure');
+    }),
+  );
+  root.get(
+    ['/public/health', '/signup'],
+    forwardRejection(async (req, res) => {
+      res.json({ ...whoami(req), query: await tryScopedQuery(o.db) });
+    }),
+  );
   root.post('/public/login', (req, res) => {
     (req as Staged).session![SESSION_FIELD] = req.body?.value;
     res.json({ ok: true });

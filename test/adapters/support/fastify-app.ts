@@ -1,5 +1,6 @@
-// The test app on Fastify 5: JSON, form and a stream-reading custom parser; an async
-// preValidation hook; onSend/onResponse hooks; error and not-found handlers.
+// The test app on Fastify (5, and 4 under scripts/test-frameworks.sh): JSON, form and a
+// stream-reading custom parser; an async preValidation hook; onSend/onResponse hooks; error and
+// not-found handlers.
 import { fastifyCookie } from '@fastify/cookie';
 import { fastifyFormbody } from '@fastify/formbody';
 import { fastifySession } from '@fastify/session';

@@ -1,4 +1,4 @@
-// The app of the BullMQ end-to-end test on Express 5, Koa 3 and Fastify 5: the tenant from the
+// The app of the BullMQ end-to-end test on Express, Koa and Fastify (either major): the tenant from the
 // x-tenant header through the adapter, and two routes that queue a report job, one with
 // scopedQueue(queue).add() (the job carries the request's scope) and one with a plain
 // queue.add() (the mistake: no snapshot).
@@ -15,6 +15,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import { closeServer, type Framework, listenOn, type RunningApp } from './apps';
+import { forwardRejection } from './express-async';
 import type { Tenant } from './schema';
 
 /** A report job's data: which request queued it (the scope travels in the snapshot, not here). */
@@ -60,12 +61,18 @@ async function expressApp({ resolver, queue }: JobAppOptions): Promise<RunningAp
   const app = express();
   app.use(expressScoping(resolver));
   app.use(express.json());
-  app.post('/reports', async (req, res) => {
-    res.status(202).json(await r.scoped(req.body, req.tenant as Tenant | undefined));
-  });
-  app.post('/reports/unscoped', async (req, res) => {
-    res.status(202).json(await r.unscoped(req.body, req.tenant as Tenant | undefined));
-  });
+  app.post(
+    '/reports',
+    forwardRejection(async (req, res) => {
+      res.status(202).json(await r.scoped(req.body, req.tenant as Tenant | undefined));
+    }),
+  );
+  app.post(
+    '/reports/unscoped',
+    forwardRejection(async (req, res) => {
+      res.status(202).json(await r.unscoped(req.body, req.tenant as Tenant | undefined));
+    }),
+  );
   const server = await listenOn(createServer(app));
   return { server, close: () => closeServer(server) };
 }

@@ -1,5 +1,6 @@
-// The test app on Koa 3: an outer error middleware (outside the scope, sees ctx.state.tenant),
-// an inner one (inside the scope), body parsers after the adapter.
+// The test app on Koa (3, and 2 under scripts/test-frameworks.sh): an outer error middleware
+// (outside the scope, sees ctx.state.tenant), an inner one (inside the scope), body parsers after
+// the adapter.
 import { createServer } from 'node:http';
 import { scope } from '@knex-scopes/core';
 import { scopingMiddleware } from '@knex-scopes/koa';

@@ -1,6 +1,7 @@
-// The app of the transaction-per-test proof, on Express 5, Koa 3 and Fastify 5: the same routes,
-// the same answers, every query (the tenant lookup's included, through the resolver the test
-// builds) on the handle it is given. Each app listens on loopback; supertest is given its server.
+// The app of the transaction-per-test proof, on Express 5, Koa 3 and Fastify 5 (and Express 4,
+// Koa 2, Fastify 4 under scripts/test-frameworks.sh): the same routes, the same answers, every
+// query (the tenant lookup's included, through the resolver the test builds) on the handle it is
+// given. Each app listens on loopback; supertest is given its server.
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { TenantResolver } from '@knex-scopes/core/http';
 import { scopingMiddleware as expressScoping } from '@knex-scopes/express';
@@ -76,20 +77,36 @@ async function serve(listener: RequestListener): Promise<TestApp> {
   };
 }
 
+/** Express 4 leaves an async handler's rejection unhandled (Express 5 passes it to next). */
+function forwardRejection(handler: (req: Request, res: Response) => Promise<unknown>) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    handler(req, res).catch(next);
+  };
+}
+
 async function expressApp(o: AppOptions): Promise<TestApp> {
   const h = handlers(o);
   const app = express();
   app.use(express.json());
   app.use(expressScoping(o.resolver));
-  app.get('/projects', async (_req, res) => {
-    res.json(await h.listProjects());
-  });
-  app.get('/orm/projects', async (_req, res) => {
-    res.json(await h.listOrmProjects());
-  });
-  app.post('/projects', async (req, res) => {
-    res.status(201).json(await h.addProject(req.body));
-  });
+  app.get(
+    '/projects',
+    forwardRejection(async (_req, res) => {
+      res.json(await h.listProjects());
+    }),
+  );
+  app.get(
+    '/orm/projects',
+    forwardRejection(async (_req, res) => {
+      res.json(await h.listOrmProjects());
+    }),
+  );
+  app.post(
+    '/projects',
+    forwardRejection(async (req, res) => {
+      res.status(201).json(await h.addProject(req.body));
+    }),
+  );
   app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
     res.status(500).json({ error: error.message });
   });
