@@ -14,6 +14,8 @@
 #   npm run bench -- --no-http         # the AsyncLocalStorage table only
 #   npm run bench -- --no-instructions # without the instruction counts (bench/http/instructions.ts),
 #                                      # which run after the HTTP benchmark when valgrind is installed
+#   npm run bench -- --no-rls          # without the RLS bridge's cost (bench/rls.ts: bridge/no-bridge per
+#                                      # statement on a throwaway PostgreSQL, autocommit and per-request transaction)
 #
 # Micro-benchmark figures move with machine load: compare columns of one run, not runs.
 set -euo pipefail
@@ -23,6 +25,7 @@ cd "$root"
 http=0
 host_http=1
 instructions=1
+rls=1
 releases=()
 quick=0
 rounds=
@@ -31,6 +34,7 @@ while (($#)); do
     --http) http=1; host_http=0 ;;
     --no-http) host_http=0; instructions=0 ;;
     --no-instructions) instructions=0 ;;
+    --no-rls) rls=0 ;;
     --quick) quick=1 ;;
     --rounds) rounds="${2:?--rounds takes a number}"; shift ;;
     *) releases+=("$1") ;;
@@ -66,6 +70,12 @@ printf '%s\n' "${results[@]}" | node -e '
     console.log(name.padEnd(28) + values.map(cell).join(""));
   }
 '
+
+# The RLS bridge (issue 23): its round trips, per statement, on PostgreSQL (skipped without one).
+if ((rls)); then
+  echo
+  npx tsx bench/rls.ts $( ((quick)) && echo --quick ) || echo "bench:rls skipped: no PostgreSQL (PG_URL, or the server binaries for a throwaway cluster)"
+fi
 
 if ((host_http)); then
   echo >&2

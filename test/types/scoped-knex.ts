@@ -20,3 +20,17 @@ db('pages').withScope({ tenant: 'acme' });
 defineScopes({ tables: { pages: { tenant: 42 } } });
 // @ts-expect-error the mode is enforce or report
 defineScopes({ tables: {}, mode: 'warn' });
+
+// The RLS bridge (PostgreSQL): typed option, the generator and the migration helper.
+const bridged = defineScopes({
+  tables: { pages: { tenant: 'tenant_id' } },
+  rls: { setting: 'knex_scopes.scope', citus: false, types: { tenant: 'uuid' } },
+});
+const policySql: string[] = bridged.rlsPolicySql({ schema: 'app', types: { 'pages.tenant_id': 'integer' } });
+const migration: { up(k: typeof db): Promise<void>; down(k: typeof db): Promise<void> } = bridged.rlsMigration();
+const setting: string | undefined = bridged.rls?.setting;
+void [policySql, migration, setting];
+// @ts-expect-error the setting is a string
+defineScopes({ tables: {}, rls: { setting: 1 } });
+// @ts-expect-error citus is a boolean
+defineScopes({ tables: {}, rls: { setting: 'a.b', citus: 'yes' } });

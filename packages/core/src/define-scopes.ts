@@ -8,6 +8,10 @@ import { PathCache } from './knex/path-cache';
 import { makeScopedClientClass, POLICY } from './knex/scoped-client';
 import { TableMatcher } from './knex/table-names';
 import { assertSupportedKnex } from './knex/version-guard';
+import { makeRlsClientClass } from './rls/rls-client';
+import { type RlsMigration, rlsMigration } from './rls/rls-migration';
+import { parseRlsOptions, type RlsConfig, type RlsOptions } from './rls/rls-options';
+import { type RlsPolicySqlOptions, rlsPolicySql } from './rls/rls-policy-sql';
 import type { DimensionName } from './scope-values';
 import { compileTablePolicies, type TableDeclaration, type TablePolicy } from './table-paths';
 import './knex/builder-types';
@@ -21,6 +25,11 @@ export interface ScopesOptions<Tables extends string = string> {
   readonly onViolation?: (event: ScopeEvent) => void;
   /** Called for every query that ran with protection lifted (scopesDisabled, ALL, trustRaw). */
   readonly onBypass?: (event: ScopeEvent) => void;
+  /**
+   * PostgreSQL only: every statement the wrapped instance sends runs with the scope as the
+   * transaction-local setting `rls.setting`, which the policies of `rlsPolicySql()` read.
+   */
+  readonly rls?: RlsOptions;
 }
 
 export interface Scopes {
@@ -33,6 +42,15 @@ export interface Scopes {
    * seeds). Destroying either instance closes the shared pool.
    */
   wrap<K extends Knex>(knex: K): K;
+  /** The `rls` option, validated (`undefined` without the RLS bridge). */
+  readonly rls: RlsConfig | undefined;
+  /**
+   * The statements that make PostgreSQL enforce the scopes (the `rls` option is required): the
+   * helper function, then per declared table ENABLE and FORCE ROW LEVEL SECURITY and its policy.
+   */
+  rlsPolicySql(options?: RlsPolicySqlOptions): string[];
+  /** A Knex migration (`export const { up, down } = scopes.rlsMigration()`) running rlsPolicySql(). */
+  rlsMigration(options?: RlsPolicySqlOptions): RlsMigration;
 }
 
 type KnexWithClient = Knex & { client: ClientLike & { constructor: new (...args: never[]) => ClientLike } };
@@ -52,6 +70,14 @@ export function defineScopes<Tables extends string>(options: ScopesOptions<Table
     );
   }
   const policies = compileTablePolicies(options.tables);
+  const rls = parseRlsOptions(options.rls);
+  const needRls = (what: string): RlsConfig => {
+    if (rls) return rls;
+    throw new ScopeError(
+      'INVALID_DEFINITION',
+      `scopes.${what}() needs the RLS bridge: defineScopes({ tables, rls: { setting: 'knex_scopes.scope' } }).`,
+    );
+  };
   const { onViolation, onBypass } = options;
   const onEvent: EventSink | undefined =
     onViolation || onBypass
@@ -61,6 +87,9 @@ export function defineScopes<Tables extends string>(options: ScopesOptions<Table
   return Object.freeze({
     tables: policies,
     mode,
+    rls,
+    rlsPolicySql: (sqlOptions?: RlsPolicySqlOptions) => rlsPolicySql(policies, needRls('rlsPolicySql'), sqlOptions),
+    rlsMigration: (sqlOptions?: RlsPolicySqlOptions) => rlsMigration(policies, needRls('rlsMigration'), sqlOptions),
     wrap<K extends Knex>(knex: K): K {
       const instance = knex as unknown as KnexWithClient;
       if (typeof instance !== 'function' || typeof instance.withUserParams !== 'function' || !instance.client) {
@@ -84,6 +113,12 @@ export function defineScopes<Tables extends string>(options: ScopesOptions<Table
         );
       }
       assertSupportedKnex(instance.client);
+      if (rls && instance.client.dialect !== 'postgresql') {
+        throw new ScopeError(
+          'INVALID_DEFINITION',
+          `defineScopes: the rls option needs PostgreSQL (row-level security); this Knex instance uses "${instance.client.dialect}".`,
+        );
+      }
       const derived = instance.withUserParams(instance.userParams ?? {}) as unknown as KnexWithClient;
       const policy: { -readonly [K in keyof ScopedPolicy]: ScopedPolicy[K] } = {
         matcher: new TableMatcher(policies, derived.client.config),
@@ -93,7 +128,8 @@ export function defineScopes<Tables extends string>(options: ScopesOptions<Table
         paths: { subquery: () => undefined },
       };
       policy.paths = new PathCache(policy);
-      const Scoped = makeScopedClientClass(instance.client.constructor, policy);
+      let Scoped = makeScopedClientClass(instance.client.constructor, policy);
+      if (rls) Scoped = makeRlsClientClass(Scoped, rls);
       Object.setPrototypeOf(derived.client, Scoped.prototype);
       return derived as unknown as K;
     },

@@ -7,6 +7,9 @@ export { isScopeError, SCOPE_ERROR_STATUS, ScopeError } from './errors';
 export type { Mode } from './knex/compile-run';
 export { trustRaw } from './knex/raw/trust';
 export { isSupportedKnexVersion, SUPPORTED_KNEX_RANGE } from './knex/version-guard';
+export type { RlsMigration } from './rls/rls-migration';
+export type { RlsConfig, RlsOptions } from './rls/rls-options';
+export type { RlsPolicySqlOptions } from './rls/rls-policy-sql';
 export type { ScopedResult, ScopeSnapshot, ScopeState } from './scope-state';
 export {
   bindScope,

@@ -41,7 +41,7 @@ export function checkRls(live: LiveSchema, declaration: Declaration, security: P
     }
     const policies = security.policies.filter((p) => same(p.table, table.name));
     if (!policies.some((p) => filtersOwner(`${p.using ?? ''} ${p.withCheck ?? ''}`, policy, rls))) {
-      findings.push(noPolicy(table, policy, rls, policies.length));
+      findings.push(noPolicy(live, declaration, table, policy, rls, policies.length));
     }
   }
   findings.push(...roleFindings(live, security, owned));
@@ -60,7 +60,48 @@ function filtersOwner(expression: string, policy: TablePolicy, rls: RlsOption): 
   return parents.some((parent) => new RegExp(`\\b${parent.replaceAll('$', '\\$')}\\b`, 'i').test(expression));
 }
 
-function noPolicy(table: LiveTable, policy: TablePolicy, rls: RlsOption, existing: number): Finding {
+/**
+ * The generator's statements for one table: the helper function (on one line: fixes are applied
+ * line by line) and the table's policy, with its key columns cast to their live types.
+ */
+function generatedPolicy(
+  live: LiveSchema,
+  declaration: Declaration,
+  table: LiveTable,
+  rls: RlsOption,
+): string | undefined {
+  if (!rls.policySql) return undefined;
+  // the declared key columns' live types (without a length: `character varying`, not `(255)`)
+  const types: Record<string, string> = {};
+  for (const policy of declaration.policies) {
+    const liveTable = findTable(live, policy.table);
+    for (const rule of policy.rules) {
+      const column = rule.kind === 'direct' && liveTable ? findColumn(liveTable, rule.column) : undefined;
+      const type = column?.type.replace(/\([^)]*\)$/, '');
+      if (column && type && /^[A-Za-z_][A-Za-z0-9_ .]*$/.test(type)) types[`${policy.table}.${column.name}`] = type;
+    }
+  }
+  let statements: readonly string[];
+  try {
+    statements = rls.policySql(types);
+  } catch {
+    return undefined;
+  }
+  const on = `ON ${quote('pg', table.name)} `;
+  const helper = statements.find((s) => /^CREATE OR REPLACE FUNCTION /.test(s));
+  const own = statements.filter((s) => /^(DROP|CREATE) POLICY /.test(s) && `${s} `.includes(on));
+  if (!helper || own.length === 0) return undefined;
+  return [helper.replace(/\s*\n\s*/g, ' '), ...own].map((s) => `${s};`).join('\n');
+}
+
+function noPolicy(
+  live: LiveSchema,
+  declaration: Declaration,
+  table: LiveTable,
+  policy: TablePolicy,
+  rls: RlsOption,
+  existing: number,
+): Finding {
   const q = (n: string) => quote('pg', n);
   const setting = rls.setting ?? '<setting>';
   const rule = policy.rules.find((r) => r.dimension === 'tenant') ?? policy.rules[0];
@@ -85,7 +126,9 @@ function noPolicy(table: LiveTable, policy: TablePolicy, rls: RlsOption, existin
       existing === 0
         ? 'With row-level security on and no policy, the table shows no row to the app (default deny); with it off, every row.'
         : 'Its policies do not filter by the tenant the RLS bridge sets, so the database does not keep tenants apart.',
-    fix: `CREATE POLICY ${name} ON ${q(table.name)} USING (${condition}) WITH CHECK (${condition});`,
+    fix:
+      generatedPolicy(live, declaration, table, rls) ??
+      `CREATE POLICY ${name} ON ${q(table.name)} USING (${condition}) WITH CHECK (${condition});`,
   });
 }
 

@@ -7,6 +7,11 @@ import { same } from './live-schema';
 export interface RlsOption {
   /** The setting the policies read (`current_setting('app.tenant_id')`), when the option names it. */
   readonly setting: string | null;
+  /**
+   * Core's policy generator (`scopes.rlsPolicySql()`), when these scopes have one: the fixes then
+   * give the very policies the bridge's setting is made for. Takes `'table.column' → SQL type`.
+   */
+  readonly policySql: ((types: Readonly<Record<string, string>>) => readonly string[]) | null;
 }
 
 export interface Declaration {
@@ -27,7 +32,23 @@ function readRls(scopes: Scopes): RlsOption | null {
   const rls = (scopes as { rls?: unknown }).rls;
   if (rls === undefined || rls === null || rls === false) return null;
   const setting = typeof rls === 'object' ? (rls as { setting?: unknown }).setting : undefined;
-  return { setting: typeof setting === 'string' && setting !== '' ? setting : null };
+  return {
+    setting: typeof setting === 'string' && setting !== '' ? setting : null,
+    policySql: readPolicySql(scopes),
+  };
+}
+
+function readPolicySql(scopes: Scopes): RlsOption['policySql'] {
+  const generate = (scopes as { rlsPolicySql?: unknown }).rlsPolicySql;
+  if (typeof generate !== 'function') return null;
+  const policySql = (types: Readonly<Record<string, string>>) =>
+    (generate as (options: { types: Readonly<Record<string, string>> }) => string[]).call(scopes, { types });
+  try {
+    policySql({}); // a copy of scopes made without the option (`{ ...scopes, rls }`) has none
+  } catch {
+    return null;
+  }
+  return policySql;
 }
 
 export function policyOf(declaration: Declaration, table: string): TablePolicy | undefined {
