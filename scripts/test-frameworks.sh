@@ -48,11 +48,8 @@ loaded="$(KNEX_SCOPES_FRAMEWORKS="$releases" node "$preload" -e "
   const names = ['express', 'koa', 'fastify', '@fastify/cookie', '@fastify/session', '@fastify/formbody', '@fastify/jwt'];
   console.log(names.map((name) => name + ' ' + require(name + '/package.json').version).join(', '));")"
 
-now() { date +%s%N; }
-took() {
-  local ms=$((($(now) - $1) / 1000000))
-  printf '%d.%ds' $((ms / 1000)) $((ms % 1000 / 100))
-}
+# shellcheck source=scripts/timing.sh
+source "$root/scripts/timing.sh"
 
 t_build=skipped
 if ((build)); then

@@ -48,11 +48,8 @@ if [ "$release" != 3.3 ]; then
 fi
 version="$(KNEX_SCOPES_KNEX="${preload:+$release}" node ${preload:+"$preload"} -p "require('knex/package.json').version")"
 
-now() { date +%s%N; }
-took() {
-  local ms=$((($(now) - $1) / 1000000))
-  printf '%d.%ds' $((ms / 1000)) $((ms % 1000 / 100))
-}
+# shellcheck source=scripts/timing.sh
+source "$root/scripts/timing.sh"
 
 t_build=skipped
 if ((build)); then

@@ -34,11 +34,8 @@ while (($#)); do
   shift
 done
 
-now() { date +%s%N; }
-took() {
-  local ms=$((($(now) - $1) / 1000000))
-  printf '%d.%ds' $((ms / 1000)) $((ms % 1000 / 100))
-}
+# shellcheck source=scripts/timing.sh
+source "$root/scripts/timing.sh"
 
 t=$(now)
 node_bin="$(scripts/node-version.sh "$want")"

@@ -129,3 +129,12 @@ export function programsOf(snippets: readonly Snippet[]): Program[] {
   }
   return out;
 }
+
+/** Printed output as a page shows it: trailing spaces and surrounding blank lines left out. */
+export function tidy(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n')
+    .trim();
+}

@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { extractSnippets, type Program, programsOf } from './markdown-snippets';
+import { extractSnippets, type Program, programsOf, tidy } from './markdown-snippets';
 import { augments, type Diagnostic, typecheck } from './typecheck';
 
 const root = join(__dirname, '..', '..');
@@ -137,12 +137,6 @@ describe('docs: every TypeScript block of README.md and docs/*.md', () => {
       assert.equal(result.code, 0, `the block at ${title} failed:\n${result.stderr}${result.stdout}`);
       const expected = program.snippet.output;
       if (expected) {
-        const tidy = (text: string) =>
-          text
-            .split('\n')
-            .map((l) => l.trimEnd())
-            .join('\n')
-            .trim();
         // A continued block shows only what it adds to the output of the blocks before it.
         const earlier = program.continues && runs.get(program.continues);
         const printed = tidy(result.stdout);

@@ -8,7 +8,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { extractSnippets, type Program, programsOf } from '../docs/markdown-snippets';
+import { extractSnippets, type Program, programsOf, tidy } from '../docs/markdown-snippets';
 import { driversOf, importsOf, installLinesOf, typesPackageFor } from './install-lines';
 
 const root = join(__dirname, '..', '..');
@@ -369,12 +369,6 @@ describe('fresh projects: the packed packages and the README blocks, in ESM and 
         assert.equal(result.code, 0, `${page}:${line} in the ${kind} project:\n${result.out}`);
         const expected = program.snippet.output;
         if (expected) {
-          const tidy = (text: string) =>
-            text
-              .split('\n')
-              .map((l) => l.trimEnd())
-              .join('\n')
-              .trim();
           assert.equal(tidy(result.out), tidy(expected.text), `output of ${page}:${line}`);
         }
       });
