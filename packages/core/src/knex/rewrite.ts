@@ -120,9 +120,22 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
   const joinFiltersInWhere = method === 'del' && compilerQuirks(client).deleteJoinBindingsLate;
   const isWrite = method === 'update' || method === 'del' || method === 'insert' || method === 'truncate';
   // MySQL refuses a DELETE/UPDATE whose subqueries read its target table, unless they are
-  // materialised: path filters inside such a write are.
-  const materialize = dialect === 'mysql' && (run.topMethod === 'del' || run.topMethod === 'update');
-  const pathSubquery: PathSubquery = (c, f, schema) => run.policy.paths.subquery(c, f, schema, materialize);
+  // materialised: path filters inside such a write are. Materialising builds the tenant's whole
+  // parent set (up to 281x a hand-written write, bench:sql), so a single-table write's own path
+  // filter is left plain when its path never reads the written table; joins, CTEs and nested
+  // subqueries keep the materialised form.
+  const materializeWrites = dialect === 'mysql' && (run.topMethod === 'del' || run.topMethod === 'update');
+  const plainTarget =
+    materializeWrites && builder === run.statement && !scan.joined && scan.cteNames === undefined
+      ? scan.refs[0]?.policy.table
+      : undefined;
+  const pathSubquery: PathSubquery = (c, f, schema) =>
+    run.policy.paths.subquery(
+      c,
+      f,
+      schema,
+      materializeWrites && (plainTarget === undefined || pathReads(run.policy.policies, f.rule, plainTarget)),
+    );
   const rightOrFull = scan.rightOrFull;
   // PostgreSQL keeps the tables of a right/full join (presence-aware predicates): a derived table
   // would hide its primary key, and `group by t.id` on `select t.*` would stop being valid
@@ -269,4 +282,20 @@ function refuseShadowingCtes(names: readonly string[], run: CompileRun): void {
 
 function isRead(method: string): boolean {
   return method === 'select' || method === 'first' || method === 'pluck';
+}
+
+/** True when a path filter's subquery reads `table`: its parent, or any parent further up. */
+function pathReads(
+  policies: ReadonlyMap<string, TablePolicy>,
+  rule: { readonly dimension: string; readonly parentTable: string },
+  table: string,
+): boolean {
+  const seen = new Set<string>();
+  for (let parent: string | undefined = rule.parentTable; parent !== undefined && !seen.has(parent); ) {
+    if (parent === table) return true;
+    seen.add(parent);
+    const next: DimensionRule | undefined = policies.get(parent)?.rules.find((r) => r.dimension === rule.dimension);
+    parent = next?.kind === 'path' ? next.parentTable : undefined;
+  }
+  return false;
 }
