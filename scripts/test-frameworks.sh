@@ -48,25 +48,6 @@ loaded="$(KNEX_SCOPES_FRAMEWORKS="$releases" node "$preload" -e "
   const names = ['express', 'koa', 'fastify', '@fastify/cookie', '@fastify/session', '@fastify/formbody', '@fastify/jwt'];
   console.log(names.map((name) => name + ' ' + require(name + '/package.json').version).join(', '));")"
 
-# shellcheck source=scripts/timing.sh
-source "$root/scripts/timing.sh"
-
-t_build=skipped
-if ((build)); then
-  t=$(now)
-  npm run --silent build
-  t_build=$(took "$t")
-fi
-
-echo "test-frameworks: mocha on $loaded ($dialects), specs ${specs[*]}"
-t=$(now)
-status=0
-KNEX_SCOPES_FRAMEWORKS="$releases" \
-  KNEX_SCOPES_DIALECTS="$dialects" \
-  KNEX_SCOPES_REQUIRE_DIALECTS="$dialects" \
-  NODE_OPTIONS="$preload ${NODE_OPTIONS:-}" \
-  node node_modules/mocha/bin/mocha.js --config scripts/mocharc-subset.cjs "${specs[@]}" "${mocha_options[@]}" || status=$?
-t_mocha=$(took "$t")
-
-echo "test-frameworks: $releases: build $t_build, mocha $t_mocha, exit $status"
-exit "$status"
+# shellcheck source=scripts/preloaded-mocha.sh
+source "$root/scripts/preloaded-mocha.sh"
+run_preloaded_mocha test-frameworks "$loaded" "KNEX_SCOPES_FRAMEWORKS=$releases" "$releases"

@@ -48,25 +48,6 @@ if [ "$release" != 3.3 ]; then
 fi
 version="$(KNEX_SCOPES_KNEX="${preload:+$release}" node ${preload:+"$preload"} -p "require('knex/package.json').version")"
 
-# shellcheck source=scripts/timing.sh
-source "$root/scripts/timing.sh"
-
-t_build=skipped
-if ((build)); then
-  t=$(now)
-  npm run --silent build
-  t_build=$(took "$t")
-fi
-
-echo "test-knex: mocha on knex $version ($dialects), specs ${specs[*]}"
-t=$(now)
-status=0
-KNEX_SCOPES_KNEX="${preload:+$release}" \
-  KNEX_SCOPES_DIALECTS="$dialects" \
-  KNEX_SCOPES_REQUIRE_DIALECTS="$dialects" \
-  NODE_OPTIONS="$preload ${NODE_OPTIONS:-}" \
-  node node_modules/mocha/bin/mocha.js --config scripts/mocharc-subset.cjs "${specs[@]}" "${mocha_options[@]}" || status=$?
-t_mocha=$(took "$t")
-
-echo "test-knex: knex $version: build $t_build, mocha $t_mocha, exit $status"
-exit "$status"
+# shellcheck source=scripts/preloaded-mocha.sh
+source "$root/scripts/preloaded-mocha.sh"
+run_preloaded_mocha test-knex "knex $version" "KNEX_SCOPES_KNEX=${preload:+$release}" "knex $version"

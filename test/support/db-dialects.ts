@@ -41,7 +41,8 @@ export function planDialects(env: NodeJS.ProcessEnv = process.env): DialectPlan[
   }));
 }
 
-function isCi(env: NodeJS.ProcessEnv): boolean {
+/** CI runs every suite: a missing database or service fails instead of skipping. */
+export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.CI === 'true' || env.CI === '1';
 }
 
@@ -92,7 +93,7 @@ function postgresBinDir(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 // PATH plus the sbin directories a non-root PATH often lacks (mariadbd lives in /usr/sbin).
-function findExecutable(names: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+export function findExecutable(names: readonly string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
   const dirs = [...(env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'].filter(Boolean);
   for (const name of names) {
     for (const dir of dirs) {

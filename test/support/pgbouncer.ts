@@ -2,9 +2,10 @@
 // front of a test PostgreSQL, on a free loopback port: started by the suite that needs it, stopped
 // after it, under the same watchdog as the test databases. Missing pgbouncer skips the suite with
 // the reason, or fails it in CI (the same rule as redis.ts).
-import { existsSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import knex from 'knex';
+import { findExecutable, isCi } from './db-dialects';
 import { asUser, freePort, runCommand, serverDir, serviceUser, startWatched, waitUntilReady } from './db-process';
 
 export interface PgBouncerUser {
@@ -31,23 +32,12 @@ export interface PgBouncer {
   stop(): Promise<void>;
 }
 
-/** The pgbouncer binary on PATH (or in the sbin directories), if any. */
-export function pgbouncerBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = [...(env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'].filter(Boolean);
-  return dirs.map((dir) => join(dir, 'pgbouncer')).find((candidate) => existsSync(candidate));
-}
-
-/** In CI a suite that needs PgBouncer must run: a missing one fails it instead of skipping it. */
-export function pgbouncerRequired(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.CI === 'true' || env.CI === '1'; // the same reading of CI as db-dialects.ts and redis.ts
-}
-
 const quoted = (text: string) => `"${text.replaceAll('"', '""')}"`;
 
 /** Starts a PgBouncer; retries with another port if the one picked was taken meanwhile. */
 export async function startPgBouncer(
   options: PgBouncerOptions,
-  binary: string | undefined = pgbouncerBinary(),
+  binary: string | undefined = findExecutable(['pgbouncer']),
 ): Promise<PgBouncer> {
   if (!binary) throw new Error('pgbouncer is not on PATH (Debian: apt-get install pgbouncer)');
   const version = /PgBouncer (\S+)/.exec(await runCommand([binary, '--version'], '/'))?.[1] ?? 'unknown';
@@ -127,9 +117,9 @@ export function describeWithPgBouncer(
   title: string,
   body: (start: (options: PgBouncerOptions) => Promise<PgBouncer>) => void,
 ): void {
-  const binary = pgbouncerBinary();
+  const binary = findExecutable(['pgbouncer']);
   const missing = binary ? undefined : 'pgbouncer is not on PATH (Debian: apt-get install pgbouncer)';
-  if (missing !== undefined && !pgbouncerRequired()) {
+  if (missing !== undefined && !isCi()) {
     describe.skip(`${title} (SKIPPED: ${missing})`, () => body(() => Promise.reject(new Error(missing))));
     return;
   }

@@ -2,9 +2,8 @@
 // machine (Debian's package; .ci/run installs it), on a free loopback port, no persistence,
 // started by the suite and stopped after it. It runs under the same watchdog as the test
 // databases, so it cannot outlive the test run even if mocha is killed.
-import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { findExecutable, isCi } from './db-dialects';
 import { freePort, runCommand, serverDir, startWatched, type WatchedServer, waitUntilReady } from './db-process';
 
 export interface RedisServer {
@@ -15,17 +14,6 @@ export interface RedisServer {
   /** e.g. "7.0.15" */
   readonly version: string;
   stop(): Promise<void>;
-}
-
-/** The redis-server binary on PATH (or in the sbin directories), if any. */
-export function redisServerBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = [...(env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'].filter(Boolean);
-  return dirs.map((dir) => join(dir, 'redis-server')).find((candidate) => existsSync(candidate));
-}
-
-/** In CI a suite that needs Redis must run: missing Redis fails it instead of skipping it. */
-export function redisRequired(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.CI === 'true' || env.CI === '1'; // the same reading of CI as db-dialects.ts
 }
 
 /** Sends PING on a fresh connection; resolves on +PONG. */
@@ -47,7 +35,7 @@ function ping(port: number): Promise<void> {
 }
 
 /** Starts a redis-server; retries with another port if the one picked was taken meanwhile. */
-export async function startRedis(binary: string | undefined = redisServerBinary()): Promise<RedisServer> {
+export async function startRedis(binary: string | undefined = findExecutable(['redis-server'])): Promise<RedisServer> {
   if (!binary) throw new Error('redis-server is not on PATH (Debian: apt-get install redis-server)');
   const version = /v=(\S+)/.exec(await runCommand([binary, '--version'], '/'))?.[1] ?? 'unknown';
   let lastError: unknown;
@@ -87,9 +75,9 @@ export function describeWithRedis(
   body: (redis: () => RedisServer) => void,
   unavailable: () => string | undefined = () => undefined,
 ): void {
-  const binary = redisServerBinary();
+  const binary = findExecutable(['redis-server']);
   const missing = binary ? unavailable() : 'redis-server is not on PATH (Debian: apt-get install redis-server)';
-  if (missing !== undefined && !redisRequired()) {
+  if (missing !== undefined && !isCi()) {
     describe.skip(`${title} (SKIPPED: ${missing})`, () => body(notStarted(title)));
     return;
   }

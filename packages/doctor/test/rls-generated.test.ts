@@ -8,6 +8,7 @@ import { defineScopes, scope, trustRaw } from '@knex-scopes/core';
 import { type Finding, runDoctor } from '@knex-scopes/doctor';
 import knex, { type Knex } from 'knex';
 import { forEachDialect } from '../../../test/support/databases';
+import { createRlsSchema } from './schemas';
 
 const scopes = defineScopes({
   tables: {
@@ -27,25 +28,7 @@ forEachDialect("doctor: row-level security from core's generator", (db) => {
   let roleMade = false;
 
   before(async () => {
-    const base = db.knex();
-    await base.schema.createTable('tenants', (t) => t.increments('id'));
-    await base.schema.createTable('projects', (t) => {
-      t.increments('id');
-      t.integer('tenant_id').notNullable().references('tenants.id').index();
-    });
-    await base.schema.createTable('tasks', (t) => {
-      t.increments('id');
-      t.integer('project_id').notNullable().references('projects.id').index();
-    });
-    await base('tenants').insert([{ id: 1 }, { id: 2 }]);
-    await base('projects').insert([
-      { id: 10, tenant_id: 1 },
-      { id: 20, tenant_id: 2 },
-    ]);
-    await base('tasks').insert([
-      { id: 100, project_id: 10 },
-      { id: 200, project_id: 20 },
-    ]);
+    await createRlsSchema(db.knex());
   });
 
   after(async () => {

@@ -125,3 +125,25 @@ export async function createDriftSchema(knex: Knex): Promise<void> {
     t.integer('task_id').unsigned().notNullable().references('tasks.id');
   });
 }
+
+/** The RLS suites' schema: tenants → projects (tenant_id) → tasks (a path), two rows per tenant. */
+export async function createRlsSchema(base: Knex): Promise<void> {
+  await base.schema.createTable('tenants', (t) => t.increments('id'));
+  await base.schema.createTable('projects', (t) => {
+    t.increments('id');
+    t.integer('tenant_id').notNullable().references('tenants.id').index();
+  });
+  await base.schema.createTable('tasks', (t) => {
+    t.increments('id');
+    t.integer('project_id').notNullable().references('projects.id').index();
+  });
+  await base('tenants').insert([{ id: 1 }, { id: 2 }]);
+  await base('projects').insert([
+    { id: 10, tenant_id: 1 },
+    { id: 20, tenant_id: 2 },
+  ]);
+  await base('tasks').insert([
+    { id: 100, project_id: 10 },
+    { id: 200, project_id: 20 },
+  ]);
+}

@@ -122,11 +122,15 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
   // MySQL refuses a DELETE/UPDATE whose subqueries read its target table, unless they are
   // materialised: path filters inside such a write are. Materialising builds the tenant's whole
   // parent set (up to 281x a hand-written write, bench:sql), so a single-table write's own path
-  // filter is left plain when its path never reads the written table; joins, CTEs and nested
-  // subqueries keep the materialised form.
+  // filter is left plain when its path never reads the written table; joins, `using`, CTEs and
+  // nested subqueries keep the materialised form.
   const materializeWrites = dialect === 'mysql' && (run.topMethod === 'del' || run.topMethod === 'update');
   const plainTarget =
-    materializeWrites && builder === run.statement && !scan.joined && scan.cteNames === undefined
+    materializeWrites &&
+    builder === run.statement &&
+    !scan.joined &&
+    scan.cteNames === undefined &&
+    scan.refs.length === 1
       ? scan.refs[0]?.policy.table
       : undefined;
   const pathSubquery: PathSubquery = (c, f, schema) =>
