@@ -30,6 +30,11 @@ export interface ScopesOptions<Tables extends string = string> {
    * transaction-local setting `rls.setting`, which the policies of `rlsPolicySql()` read.
    */
   readonly rls?: RlsOptions;
+  /**
+   * Joins of two tables that both carry a dimension's column also equate it
+   * (`b.tenant_id = a.tenant_id`), as Citus needs to route or co-locate them (docs/citus.md).
+   */
+  readonly colocateJoins?: boolean;
 }
 
 export interface Scopes {
@@ -70,6 +75,13 @@ export function defineScopes<Tables extends string>(options: ScopesOptions<Table
     );
   }
   const policies = compileTablePolicies(options.tables);
+  const colocate = options.colocateJoins ?? false;
+  if (typeof colocate !== 'boolean') {
+    throw new ScopeError(
+      'INVALID_DEFINITION',
+      `defineScopes: colocateJoins must be true or false, got ${JSON.stringify(colocate)}.`,
+    );
+  }
   const rls = parseRlsOptions(options.rls);
   const needRls = (what: string): RlsConfig => {
     if (rls) return rls;
@@ -126,6 +138,7 @@ export function defineScopes<Tables extends string>(options: ScopesOptions<Table
         mode,
         onEvent,
         paths: { subquery: () => undefined },
+        colocateJoins: colocate,
       };
       policy.paths = new PathCache(policy);
       let Scoped = makeScopedClientClass(instance.client.constructor, policy);

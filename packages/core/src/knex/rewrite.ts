@@ -5,8 +5,10 @@ import { ScopeError } from '../errors';
 import { ALL, type ScopeValue } from '../scope-values';
 import type { DimensionRule, TablePolicy } from '../table-paths';
 import { INTERNAL_WRAPPER, ONLY_DIMENSIONS } from './builder-symbols';
+import { colocateJoins } from './colocated-joins';
 import type { CompileRun } from './compile-run';
 import { compilerQuirks, lateBoundSources } from './compiler-quirks';
+import { impliedFilters } from './implied-filters';
 import { type BuilderLike, isRaw, type JoinClauseLike } from './knex-internals';
 import { canKeepTables, derivedTable, keepTableFilters, usesUsing } from './outer-joins';
 import { addOnClauses, type Placement, replaceJoinTable } from './placement';
@@ -14,7 +16,7 @@ import { type Filter, filtersFirst, onPredicate, type PathSubquery, type Rewrite
 import { checkRaw, type RawFinding } from './raw/check-raw';
 import { rewritePlainRead } from './rewrite-plain-read';
 import { enforcing, missingScope, refuseRawFindings, unsupported } from './scope-refusals';
-import { plainScan, scanTableRefs } from './table-refs';
+import { plainScan, scanTableRefs, type TableRef } from './table-refs';
 import { walkBuilder } from './walk';
 import { guardAssignments, guardInsert, isColumnList, isJoinRef, isPlainRecord, rowKeysOf } from './write-guards';
 
@@ -155,7 +157,15 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
     run.refuse(unsupported(scan.refs[0]!.policy.table, 'A right or full outer join in a write'));
     return null;
   }
-  for (const ref of scan.refs) {
+  // A read's path filters that its inner joins imply are left out (implied-filters.ts): read
+  // first, every reference's filters, as the loop below would.
+  const pre =
+    scan.joined && !rightOrFull && scan.refs.length > 1 && isRead(method)
+      ? scan.refs.map((ref) => filtersFor(run, ref.policy, ref.site.kind === 'from' ? only : undefined))
+      : undefined;
+  const implied = pre && impliedFilters(builder, scan.refs, pre, frozenJoins);
+  for (let r = 0; r < scan.refs.length; r++) {
+    const ref = scan.refs[r] as TableRef;
     const isBase = ref.site.kind === 'from';
     if (method === 'truncate' || method === 'upsert') {
       // truncate empties every tenant's rows; REPLACE / UPSERT replaces a conflicting row whoever owns it
@@ -165,7 +175,8 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
       else run.bypass('scopes-disabled', ref.policy.table);
       continue;
     }
-    const filters = filtersFor(run, ref.policy, isBase ? only : undefined);
+    let filters = pre ? pre[r] : filtersFor(run, ref.policy, isBase ? only : undefined);
+    if (implied && filters) filters = filters.filter((f) => !implied.has(f));
     if (isBase && method === 'insert') {
       placement.single = guardInsert(run, placement.single, ref, filters, dialect);
       const merge = single.merge as { updates?: unknown } | undefined;
@@ -244,6 +255,9 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
       for (const f of filters) placement.where.push(wherePredicate(client, qualifier, ref.schema, f, pathSubquery));
     }
   }
+
+  if (run.policy.colocateJoins && scan.joined && !rightOrFull && isRead(method))
+    colocateJoins(run, scan.refs, placement);
 
   const joins = placement.joins;
   const unchanged = placement.where.length === 0 && joins === undefined && placement.single === single;

@@ -77,6 +77,12 @@ function nameOf(table: unknown, schema: string | undefined): ParsedName | undefi
   return undefined;
 }
 
+/** What a FROM or join table named by a string or knex.ref is qualified with; else `undefined`. */
+export function qualifierOfTable(table: unknown, schema: string | undefined): string | undefined {
+  const parsed = nameOf(table, schema);
+  return parsed && qualifierOf(parsed);
+}
+
 export interface RefScan {
   readonly refs: TableRef[];
   /** A right or full outer join: its scoped tables are replaced by filtered derived tables. */
