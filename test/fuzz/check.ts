@@ -12,6 +12,7 @@ import type { FuzzDatabases } from './oracle-databases';
 import { type Outcome, settle, show } from './outcome';
 import { expectedRefusal, mustRefuse } from './refusals';
 import { readRows, renderRead, renderWrite } from './render';
+import { serverQuirk } from './server-quirks';
 import { type OwnedRow, partition, snapshot } from './snapshot';
 import type { FuzzStats } from './stats';
 import { type OracleScope, TABLE } from './world';
@@ -78,13 +79,24 @@ function orderedRead(q: Read): boolean {
 async function checkRead(dbs: FuzzDatabases, c: Case, q: Read, stats: FuzzStats): Promise<void> {
   const oracle = dbs.oracles[c.scope]!;
   const rows = (result: unknown) => readRows(q, dbs.dialect, result);
-  const [s, o] = await Promise.all([
-    settle(() => scope(oracle.scope.values, () => renderRead(dbs.scoped, q).then(rows))),
+  const scoped = (db: Knex) => settle(() => scope(oracle.scope.values, () => renderRead(db, q).then(rows)));
+  const [first, o] = await Promise.all([
+    scoped(dbs.scoped),
     settle(() => renderRead(oracle.knex, forOracle(q)).then(rows)),
   ]);
+  let s = first;
   if (c.expect.has('unbalanced')) {
     await checkUnbalanced(dbs, c, s, o, stats);
     return;
+  }
+  // a server bug the tenant predicate set off (server-quirks.ts): the rows it gives without
+  // the faulty optimisation are checked instead; failing again, it is a mismatch as before
+  const quirk = dbs.scopedRerun ? serverQuirk(dbs.dialect, s, o) : undefined;
+  let rerunOf = '';
+  if (quirk && dbs.scopedRerun) {
+    stats.serverQuirk(quirk);
+    rerunOf = `\n(rerun for ${quirk}, which first gave ${show(s)})`;
+    s = await scoped(dbs.scopedRerun);
   }
   if (s.kind === 'refused') {
     stats.refused(s.code, expectedRefusal(c, s.code));
@@ -104,7 +116,7 @@ async function checkRead(dbs: FuzzDatabases, c: Case, q: Read, stats: FuzzStats)
   if (s.kind === 'error' && o.kind === 'ok' && tolerated(c, dbs.dialect, 'scoped-error', stats)) return;
   if (s.kind !== 'ok' || o.kind !== 'ok') {
     stats.mismatches++;
-    fail(dbs, c, `the scoped run gave ${show(s)}, the oracle ${show(o)}`);
+    fail(dbs, c, `the scoped run gave ${show(s)}${rerunOf}, the oracle ${show(o)}`);
   }
   const diff = compareRows(s.rows, o.rows, orderedRead(q));
   if (!diff) return;
@@ -114,10 +126,10 @@ async function checkRead(dbs: FuzzDatabases, c: Case, q: Read, stats: FuzzStats)
   fail(
     dbs,
     c,
-    diff.orderOnly
+    (diff.orderOnly
       ? 'same rows, different order'
       : `scoped rows not in the oracle: ${JSON.stringify(diff.extra.slice(0, 8))}\n` +
-          `oracle rows missing from the scoped run: ${JSON.stringify(diff.missing.slice(0, 8))}`,
+        `oracle rows missing from the scoped run: ${JSON.stringify(diff.missing.slice(0, 8))}`) + rerunOf,
   );
 }
 

@@ -37,6 +37,8 @@ export class FuzzStats {
   readonly invalidCodes = new Map<string, number>();
   /** Scoped-side errors on queries shaped like a known finding (known-findings.ts). */
   readonly known = new Map<string, number>();
+  /** Scoped reads rerun without the optimisation a server quirk needs off (server-quirks.ts). */
+  readonly quirks = new Map<string, number>();
   ms = 0;
 
   constructor(readonly dialect: string) {}
@@ -57,6 +59,10 @@ export class FuzzStats {
 
   knownFinding(name: string): void {
     this.known.set(name, (this.known.get(name) ?? 0) + 1);
+  }
+
+  serverQuirk(name: string): void {
+    this.quirks.set(name, (this.quirks.get(name) ?? 0) + 1);
   }
 
   invalidQuery(code: string): void {
@@ -117,6 +123,7 @@ export function dialectLine(s: FuzzStats, seed: number): string {
     `leaks ${s.leaks}, mismatches ${s.mismatches}, refusals: ${counts(s.refusals)}; ` +
     `invalid ${s.invalid} (${percent(s.invalidRate())}), collisions ${s.collisions}, ` +
     `questionable refusals ${s.questionable.length}, known findings hit: ${counts(s.known)}, ` +
+    `server quirks rerun: ${counts(s.quirks)}, ` +
     `unbalanced raws failed closed ${s.failedClosed}, issue-21 classes: ${byName(s.classes)}, ` +
     `${(s.ms / 1000).toFixed(1)} s`
   );

@@ -35,6 +35,9 @@ export function throwawayMariadb(serverBin: string, installDbBin: string): Promi
       serverBin,
       ...['--no-defaults', `--datadir=${data}`, `--socket=${join(dir, 'mysqld.sock')}`],
       ...[`--pid-file=${join(dir, 'mysqld.pid')}`, `--port=${port}`, '--bind-address=127.0.0.1', '--skip-name-resolve'],
+      // its own tmpdir: a starting mariadbd deletes every `#sql*` file in its tmpdir, which, in
+      // a shared /tmp, are the on-disk temporary tables of the other servers running
+      `--tmpdir=${dir}`,
       ...['--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci', '--skip-log-bin'],
       ...['--innodb-buffer-pool-size=64M', '--max-connections=200', ...asRoot, ...SPEED],
     ],

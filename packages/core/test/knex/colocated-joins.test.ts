@@ -36,7 +36,10 @@ forEachDialect('scoped Knex: colocateJoins', (tdb) => {
 
   it('equates the tenant column of a join between two tables that carry it', async () => {
     const { rows, sql } = await sent(colocated, () => scope({ tenant: 1 }, pairs(colocated)));
-    assert.match(sql, /inner join pages as b on b\.id <> a\.id and b\.tenant_id = (\?|\$\d) and b\.tenant_id = a\.tenant_id/);
+    assert.match(
+      sql,
+      /inner join pages as b on b\.id <> a\.id and b\.tenant_id = (\?|\$\d) and b\.tenant_id = a\.tenant_id/,
+    );
     assert.deepEqual(asPairs(rows), ['p1-t1/p2-t1', 'p2-t1/p1-t1']);
   });
 
