@@ -24,6 +24,7 @@ import type {
 } from './ast';
 import { outputs } from './ast';
 import { columnsOfType, type Gen } from './gen-context';
+import { genPathJoins } from './gen-path-joins';
 import {
   boundRaw,
   cteRaw,
@@ -72,7 +73,7 @@ interface Level {
 
 const OPS: readonly CmpOp[] = ['=', '<>', '<', '>', '<=', '>='];
 
-function tableCols(table: string, q: string): ColRef[] {
+export function tableCols(table: string, q: string): ColRef[] {
   return (TABLE.get(table)?.columns ?? []).map((c) => ({ q, col: c.name, ty: c.ty, from: `${table}.${c.name}` }));
 }
 
@@ -611,6 +612,7 @@ export function genRead(x: Gen): Read {
   if (roll >= 94) return rawStatement(x, sub);
   if (roll >= 92) return rawCteRead(x, sub);
   if (roll >= 89 && !x.unscopedOnly) return genUnbalanced(x);
+  if (roll >= 79 && !x.unscopedOnly) return genPathJoins(x);
   if (x.chance(12)) return genCompound(x);
   return genSelect(x, { depth: 0, ctes: [], top: true, withCtes: true });
 }

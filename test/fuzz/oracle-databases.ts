@@ -28,6 +28,8 @@ export interface FuzzDatabases {
    * needs off (server-quirks.ts), to rerun a read that failed with that quirk's error.
    */
   readonly scopedRerun?: Knex;
+  /** The same database through knex-scopes with `colocateJoins` (compared in one-key scopes). */
+  readonly colocated: Knex;
   readonly oracles: readonly Oracle[];
   close(): Promise<void>;
 }
@@ -115,6 +117,7 @@ export async function openFuzzDatabases(
     await createWorld(base);
     const scopes = defineScopes({ tables: declaration });
     const scoped = scopes.wrap(base);
+    const colocated = defineScopes({ tables: declaration, colocateJoins: true }).wrap(base);
     let scopedRerun: Knex | undefined;
     if (testDb.dialect === 'mysql') {
       const rerun = knex({ ...withoutDerivedPushdown(testDb.config()), log: quiet });
@@ -130,7 +133,15 @@ export async function openFuzzDatabases(
       await createWorld(db, scope);
       oracles.push({ scope, knex: db });
     }
-    return { dialect: testDb.dialect, base, scoped, ...(scopedRerun ? { scopedRerun } : {}), oracles, close };
+    return {
+      dialect: testDb.dialect,
+      base,
+      scoped,
+      colocated,
+      ...(scopedRerun ? { scopedRerun } : {}),
+      oracles,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
