@@ -69,6 +69,8 @@ export class CompileRun {
   parentChecks: ParentCheck[] | undefined;
   /** Where the top-level builder was created (captured only when someone listens). */
   origin: { stack?: string } | undefined;
+  /** A trustRaw()'d raw went in as written (query-channel.ts tells observers). */
+  trustedRaw: boolean | undefined;
 
   constructor(
     readonly policy: ScopedPolicy,
@@ -103,6 +105,7 @@ export class CompileRun {
   }
 
   bypass(reason: BypassReason, table: string): void {
+    if (reason === 'trusted-raw') this.trustedRaw = true;
     if (!wantsEvent('bypass', this.policy.onEvent)) return;
     this.bypasses ??= new Map();
     const tables = this.bypasses.get(reason) ?? new Set<string>();

@@ -56,11 +56,17 @@ export function canKeepTables(builder: BuilderLike, refs: readonly TableRef[]): 
   return refs.every((ref) => ref.alias !== undefined || ref.schema === undefined);
 }
 
+// Joins after which a table on their right (the joined one) or left side may be absent from a row.
+const NULLS_RIGHT = new Set(['left', 'left outer', 'full outer', 'outer']);
+const NULLS_LEFT = new Set(['right', 'right outer', 'full outer', 'outer']);
+
 /**
  * One scoped table of a query with right or full joins, kept as it is. Its rows outside the scope
  * must act as if absent: they never match (its predicate, or its absence, in the ON clause of its
  * own join and of every outer join after it), and a row they would appear in is dropped (the same
- * in WHERE). `(t.*) is null` is PostgreSQL's test that t is absent from a joined row.
+ * in WHERE). `(t.*) is null` is PostgreSQL's test that t is absent from a joined row; where t
+ * cannot be absent yet (the ON clause of its own join, or of a join before any that can drop it;
+ * WHERE when no join can) the predicate goes alone, so the planner (and Citus) can prune by it.
  */
 export function keepTableFilters(
   placement: Placement,
@@ -73,36 +79,43 @@ export function keepTableFilters(
   const absent = () => client.raw('(??.*) is null', [ref.qualifier]);
   const onFilters = filters.map((f) => onPredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
   const whereFilters = filters.map((f) => wherePredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
-  placement.where.push({
-    grouping: 'where',
-    type: 'whereWrapped',
-    value: function (this: { _statements: Statement[] }) {
-      (this as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] = true;
-      this._statements.push(
-        { grouping: 'where', type: 'whereWrapped', value: internalGroup(whereFilters), not: false, bool: 'and' },
-        { grouping: 'where', type: 'whereRaw', value: absent(), not: false, bool: 'or' },
-      );
-    },
-    not: false,
-    bool: 'and',
-  });
   const from = ref.site.kind === 'join' ? ref.site.index : -1;
   const statements = builder._statements;
+  let mayBeAbsent = false;
   for (let i = Math.max(from, 0); i < statements.length; i++) {
     const join = statements[i] as JoinClauseLike;
     if (join.grouping !== 'join' || join.joinType === 'cross') continue;
-    const clause: Clause = {
-      type: 'onWrapped',
-      value: function (this: { clauses: Clause[] }) {
-        this.clauses.push(
-          { type: 'onWrapped', value: clausesGroup(onFilters), bool: 'and' },
-          { type: 'onRaw', value: absent(), bool: 'or' },
-        );
-      },
-      bool: 'and',
-    };
+    const own = i === from;
+    const clause: Clause = mayBeAbsent
+      ? {
+          type: 'onWrapped',
+          value: function (this: { clauses: Clause[] }) {
+            this.clauses.push(
+              { type: 'onWrapped', value: clausesGroup(onFilters), bool: 'and' },
+              { type: 'onRaw', value: absent(), bool: 'or' },
+            );
+          },
+          bool: 'and',
+        }
+      : { type: 'onWrapped', value: clausesGroup(onFilters), bool: 'and' };
     addOnClauses(placement, join, i, [clause]);
+    if (own ? NULLS_RIGHT.has(join.joinType) : NULLS_LEFT.has(join.joinType)) mayBeAbsent = true;
   }
+  placement.where.push({
+    grouping: 'where',
+    type: 'whereWrapped',
+    value: mayBeAbsent
+      ? function (this: { _statements: Statement[] }) {
+          (this as unknown as Record<symbol, unknown>)[INTERNAL_WRAPPER] = true;
+          this._statements.push(
+            { grouping: 'where', type: 'whereWrapped', value: internalGroup(whereFilters), not: false, bool: 'and' },
+            { grouping: 'where', type: 'whereRaw', value: absent(), not: false, bool: 'or' },
+          );
+        }
+      : internalGroup(whereFilters),
+    not: false,
+    bool: 'and',
+  });
 }
 
 function internalGroup(statements: Statement[]): (this: { _statements: Statement[] }) => void {

@@ -18,7 +18,15 @@ import { rewritePlainRead } from './rewrite-plain-read';
 import { enforcing, missingScope, refuseRawFindings, unsupported } from './scope-refusals';
 import { plainScan, scanTableRefs, type TableRef } from './table-refs';
 import { walkBuilder } from './walk';
-import { guardAssignments, guardInsert, isColumnList, isJoinRef, isPlainRecord, rowKeysOf } from './write-guards';
+import {
+  guardAssignments,
+  guardInsert,
+  isColumnList,
+  isJoinRef,
+  isPlainRecord,
+  mergeTenantFromExcluded,
+  rowKeysOf,
+} from './write-guards';
 
 export type { Rewrite } from './predicates';
 
@@ -145,7 +153,13 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
   const rightOrFull = scan.rightOrFull;
   // PostgreSQL keeps the tables of a right/full join (presence-aware predicates): a derived table
   // would hide its primary key, and `group by t.id` on `select t.*` would stop being valid
-  const keepTables = rightOrFull && dialect === 'postgresql' && !isWrite && canKeepTables(builder, scan.refs);
+  // With colocateJoins (Citus), not under a full join: only a derived table pins each side there
+  const keepTables =
+    rightOrFull &&
+    dialect === 'postgresql' &&
+    !isWrite &&
+    !(run.policy.colocateJoins && hasFullJoin(builder)) &&
+    canKeepTables(builder, scan.refs);
   // A read from one table that is a whole statement (a run, toSQL(), toString()): its WHERE sees
   // that table's columns and no other (no join, no enclosing query; select aliases do not bind
   // there, and lose to a column in SQLite), so the filter names the bare column, as a hand-written
@@ -186,6 +200,12 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
         run.refuse(unsupported(ref.policy.table, 'merge() with values that are not an object of column → value'));
       }
       if (!filters || filters.length === 0 || !merge) continue;
+      if (dialect === 'postgresql' && isPlainRecord(merge.updates)) {
+        const updates = mergeTenantFromExcluded(run, merge.updates, placement.single.insert, filters, (column) =>
+          client.raw('??', [`excluded.${column}`]),
+        );
+        if (updates) placement.single = { ...placement.single, merge: { ...merge, updates } };
+      }
       const rows = Array.isArray(single.insert) ? single.insert.length : 1;
       const quirks = compilerQuirks(client);
       if (rows === 1 ? quirks.oneRowMergeWhereDropped : quirks.manyRowsMergeWhereDropped) {
@@ -296,6 +316,14 @@ function refuseShadowingCtes(names: readonly string[], run: CompileRun): void {
       ),
     );
   }
+}
+
+function hasFullJoin(builder: BuilderLike): boolean {
+  return builder._statements.some(
+    (s) =>
+      s.grouping === 'join' &&
+      ((s as JoinClauseLike).joinType === 'full outer' || (s as JoinClauseLike).joinType === 'outer'),
+  );
 }
 
 function isRead(method: string): boolean {

@@ -23,6 +23,7 @@ export function refuseRawFindings(run: CompileRun, findings: RawFinding[]): void
   for (const f of findings) {
     const table = f.table?.table;
     if (f.trusted) {
+      run.trustedRaw = true;
       if (table !== undefined) run.bypass('trusted-raw', table);
       continue;
     }

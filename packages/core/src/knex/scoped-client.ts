@@ -8,6 +8,7 @@ import { COMPILE_TOP_LEVEL, CREATED, ORIGIN, OVERRIDE, POLICY } from './builder-
 import { CompileRun, callInRun, currentRun, type ScopedPolicy } from './compile-run';
 import { type BuilderLike, type ClientLike, type CompilerLike, isBuilder, isRaw, type RawLike } from './knex-internals';
 import { PARENT_CHECKS, type PendingParentChecks, verifyParents } from './parent-checks';
+import { publishCompiled, publishRaw, queryChannel } from './query-channel';
 import { checkRaw, type RawFinding } from './raw/check-raw';
 import { rewriteBuilder } from './rewrite';
 import { refuseRawFindings } from './scope-refusals';
@@ -50,6 +51,7 @@ function compileTopLevel<S>(
     throw error;
   }
   run.finish(query);
+  if (queryChannel.hasSubscribers) publishCompiled(run, self, query);
   const pending = run.pendingParentChecks();
   if (pending) {
     const first = Array.isArray(query) ? query[0] : query;
@@ -147,6 +149,8 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
 
     override runner(builder: unknown) {
       if (isRaw(builder) && !isBuilder(builder)) checkRawStatement(this, builder as RawLike, policy);
+      if (queryChannel.hasSubscribers && isRaw(builder) && !isBuilder(builder))
+        publishRaw(this, builder as RawLike, policy, storage.getStore());
       // a schema builder (DDL belongs on the base instance): its raws, and steps on scoped tables
       const sequence = (builder as { _sequence?: unknown } | null)?._sequence;
       if (Array.isArray(sequence)) checkSchemaSteps(this, sequence, policy);

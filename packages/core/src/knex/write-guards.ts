@@ -322,3 +322,43 @@ function refuseDuplicateColumns(run: CompileRun, table: string, row: Record<stri
     return;
   }
 }
+
+/**
+ * An upsert's `merge({ tenant_id: 7 })` in the scope of tenant 7, on PostgreSQL, as
+ * `"tenant_id" = excluded."tenant_id"`: the same value (every inserted row holds the scope's
+ * one key there, stamped or checked), in the only form Citus accepts for a distribution column
+ * in DO UPDATE. Anything else (a list scope, a trusted raw in a row or in the merge) is left as
+ * written. Returns the merge values to compile, or `undefined` to keep them.
+ */
+export function mergeTenantFromExcluded(
+  run: CompileRun,
+  updates: Record<string, unknown>,
+  rows: unknown,
+  filters: readonly Filter[],
+  excluded: (column: string) => unknown,
+): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const f of filters) {
+    if (f.rule.kind !== 'direct' || Array.isArray(f.value)) continue;
+    const key = findKey(run, updates, f.rule.column);
+    if (key === undefined || key.includes('.') || !isScalarKey(updates[key], f.value)) continue;
+    const inserted = Array.isArray(rows) ? rows : [rows];
+    const column = f.rule.column;
+    const same = inserted.every((row) => {
+      if (!isPlainRecord(row)) return false;
+      const k = findKey(run, row, column);
+      return k !== undefined && isScalarKey(row[k], f.value);
+    });
+    if (!same) continue;
+    out ??= { ...updates };
+    out[key] = excluded(key);
+  }
+  return out;
+}
+
+function isScalarKey(given: unknown, value: Exclude<ScopeValue, symbol>): boolean {
+  return (
+    (typeof given === 'string' || typeof given === 'number' || typeof given === 'bigint') &&
+    scopeValueIncludes(value, given)
+  );
+}

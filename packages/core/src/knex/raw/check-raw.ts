@@ -1,6 +1,7 @@
 // Reading the raws of a query: each raw's final text (bindings spliced) is read for scoped
 // table names and for what could escape its slot. A trusted raw is read only to name the
-// tables of its bypass event.
+// tables of its bypass event; each also yields one finding without a table, so that the run
+// knows a vouched-for text went in as written (query-channel.ts tells observers).
 import type { TablePolicy } from '../../table-paths';
 import type { ClientLike, RawLike } from '../knex-internals';
 import type { TableMatcher } from '../table-names';
@@ -57,7 +58,7 @@ export function checkRaw(
   }
   const { family, protos } = factsOf(client);
   const trusted = isTrustedRaw(raw);
-  const { text, problem } = expandRaw(raw, family === 'mysql' ? '`' : '"', protos);
+  const { text, problem, vouched } = expandRaw(raw, family === 'mysql' ? '`' : '"', protos);
   if (problem !== undefined && !trusted) out.push({ raw, text, trusted, problem });
   const reading = readSql(text, family, fragment);
   if (!trusted) for (const p of reading.problems) out.push({ raw, text, trusted, problem: p });
@@ -66,4 +67,6 @@ export function checkRaw(
     const table = matcher.matchSqlName(names[i] as string);
     if (table !== undefined) out.push({ raw, text, trusted, table });
   }
+  // a trusted raw (or one bound into this one) went in as written, whatever it names: the run records it
+  if (trusted || vouched) out.push({ raw, text, trusted: true });
 }

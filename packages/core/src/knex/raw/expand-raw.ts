@@ -10,6 +10,8 @@ export interface Expanded {
   readonly text: string;
   /** Why the bindings could not be spliced as Knex would (Knex would throw, or we cannot tell). */
   readonly problem: string | undefined;
+  /** A trusted raw was bound in (it stands as `?` in the text: vouched for, not read). */
+  readonly vouched: boolean;
 }
 
 const SUBQUERY = '(?)';
@@ -57,6 +59,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 class Expander {
   problem: string | undefined;
+  vouched = false;
 
   constructor(
     private readonly quote: string,
@@ -112,7 +115,10 @@ class Expander {
   }
 
   raw(raw: RawLike, depth: number): string {
-    if (depth > 0 && isTrustedRaw(raw)) return '?';
+    if (depth > 0 && isTrustedRaw(raw)) {
+      this.vouched = true;
+      return '?';
+    }
     // Knex sends what toSQL() returns and reads `sql` more than once: a raw that replaces
     // either could send something else than what is read here
     if (!hasKnexShape(raw, this.protos)) {
@@ -183,5 +189,5 @@ class Expander {
 export function expandRaw(raw: RawLike, quote: string, protos: KnexRawPrototypes): Expanded {
   const expander = new Expander(quote, protos);
   const text = expander.raw(raw, 0);
-  return { text, problem: expander.problem };
+  return { text, problem: expander.problem, vouched: expander.vouched };
 }
