@@ -52,6 +52,33 @@ forEachDialect('scoped Knex: Citus shapes', (tdb) => {
     }
   });
 
+  it('on PostgreSQL, a right join filters its preserved table without the absence test, with the same rows', async function () {
+    if (tdb.dialect !== 'pg') this.skip();
+    await base('comments').insert({ id: 60, page_id: null, body: 'orphan' });
+    const { rows, sql } = await sent(db, () =>
+      scope({ tenant: 1 }, () =>
+        db('comments as c')
+          .rightJoin('pages as p', 'p.id', 'c.page_id')
+          .select('p.title', 'c.body')
+          .orderBy(['p.title', 'c.body']),
+      ),
+    );
+    // p is on the preserved side of its own join and no later join drops it: its filter alone
+    assert.match(sql[0] as string, / and \(p\.tenant_id = \$\d+\) order by/);
+    assert.doesNotMatch(sql[0] as string, /\(p\.\*\) is null/);
+    assert.match(sql[0] as string, /\(c\.\*\) is null/);
+    const hand = await base('pages as p')
+      .leftJoin(
+        base('comments').whereIn('page_id', base('pages').select('id').where('tenant_id', 1)).as('c'),
+        'c.page_id',
+        'p.id',
+      )
+      .where('p.tenant_id', 1)
+      .select('p.title', 'c.body')
+      .orderBy(['p.title', 'c.body']);
+    assert.deepEqual(rows, hand);
+  });
+
   it('on PostgreSQL, merge() of the scope’s own tenant key is sent as excluded.tenant_id and updates the row', async function () {
     if (tdb.dialect !== 'pg') this.skip();
     const { sql } = await sent(db, () =>
