@@ -52,11 +52,19 @@ export function columnRef(node: unknown): string[] | undefined {
   return parts.every((p): p is string => p !== undefined) && parts.length > 0 ? parts : undefined;
 }
 
-/** The qualifier of a whole-row test `(t.*) is null`, or undefined for anything else. */
+/**
+ * The qualifier of a whole-row absence test, `(t.*) is not distinct from null` (what the library
+ * sends) or `(t.*) is null`; undefined for anything else.
+ */
 export function absentRowTest(node: unknown): string | undefined {
   const test = nodeOf(node, 'NullTest');
-  if (test?.nulltesttype !== 'IS_NULL') return undefined;
-  const fields = listOf(nodeOf(test.arg, 'ColumnRef')?.fields);
+  const distinct = nodeOf(node, 'A_Expr');
+  let arg: unknown;
+  if (test?.nulltesttype === 'IS_NULL') arg = test.arg;
+  else if (distinct?.kind === 'AEXPR_NOT_DISTINCT' && nodeOf(distinct.rexpr, 'A_Const')?.isnull === true) {
+    arg = distinct.lexpr;
+  } else return undefined;
+  const fields = listOf(nodeOf(arg, 'ColumnRef')?.fields);
   return fields.length === 2 && nodeOf(fields[1], 'A_Star') ? stringOf(fields[0]) : undefined;
 }
 

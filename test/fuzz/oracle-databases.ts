@@ -117,7 +117,7 @@ export async function openFuzzDatabases(
     await createWorld(base);
     const scopes = defineScopes({ tables: declaration });
     const scoped = scopes.wrap(base);
-    const colocated = defineScopes({ tables: declaration, colocateJoins: true }).wrap(base);
+    const colocated = defineScopes({ tables: declaration, colocateJoins: 'tenant' }).wrap(base);
     let scopedRerun: Knex | undefined;
     if (testDb.dialect === 'mysql') {
       const rerun = knex({ ...withoutDerivedPushdown(testDb.config()), log: quiet });

@@ -31,10 +31,12 @@ export interface ScopesOptions<Tables extends string = string> {
    */
   readonly rls?: RlsOptions;
   /**
-   * Joins of two tables that both carry a dimension's column also equate it
-   * (`b.tenant_id = a.tenant_id`), as Citus needs to route or co-locate them (docs/citus.md).
+   * The dimension whose column distributes the tables on Citus (`'tenant'`): joins of two tables
+   * that both carry that column also equate it (`b.tenant_id = a.tenant_id`), as Citus needs to
+   * route or co-locate them, and PostgreSQL full outer joins filter through derived tables
+   * (docs/citus.md).
    */
-  readonly colocateJoins?: boolean;
+  readonly colocateJoins?: DimensionName;
 }
 
 export interface Scopes {
@@ -75,11 +77,12 @@ export function defineScopes<Tables extends string>(options: ScopesOptions<Table
     );
   }
   const policies = compileTablePolicies(options.tables);
-  const colocate = options.colocateJoins ?? false;
-  if (typeof colocate !== 'boolean') {
+  const colocate = options.colocateJoins;
+  if (colocate !== undefined && ![...policies.values()].some((p) => p.dimensions.includes(colocate))) {
     throw new ScopeError(
       'INVALID_DEFINITION',
-      `defineScopes: colocateJoins must be true or false, got ${JSON.stringify(colocate)}.`,
+      `defineScopes: colocateJoins names the dimension that distributes the tables (e.g. 'tenant'); ` +
+        `${JSON.stringify(colocate)} is not a dimension of any declared table.`,
     );
   }
   const rls = parseRlsOptions(options.rls);

@@ -28,8 +28,9 @@ function directRule(ref: TableRef, dimension: string): DirectRule | undefined {
  * never used: the equality would drop the rows it null-extends.
  */
 export function colocateJoins(run: CompileRun, refs: readonly TableRef[], placement: Placement): void {
+  const dimension = run.policy.colocateJoins;
   const state = run.state();
-  if (!state?.enabled) return;
+  if (!state?.enabled || dimension === undefined) return;
   for (let j = 0; j < refs.length; j++) {
     const ref = refs[j] as TableRef;
     const site = ref.site;
@@ -37,7 +38,9 @@ export function colocateJoins(run: CompileRun, refs: readonly TableRef[], placem
     if (usesUsing(site.join)) continue; // USING already equates its columns; ON cannot be added
     const clauses: Clause[] = [];
     for (const rule of ref.policy.rules) {
-      if (rule.kind !== 'direct' || state.values[rule.dimension] === undefined) continue;
+      // the distribution dimension only: equating another (a user) would change a scope's rows
+      if (rule.kind !== 'direct' || rule.dimension !== dimension || state.values[rule.dimension] === undefined)
+        continue;
       for (let e = 0; e < j; e++) {
         const earlier = refs[e] as TableRef;
         const other = isCore(earlier) ? directRule(earlier, rule.dimension) : undefined;

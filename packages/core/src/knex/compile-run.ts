@@ -21,8 +21,8 @@ export interface ScopedPolicy {
   readonly onEvent: EventSink | undefined;
   /** Compiled FK-path subqueries, per wrapped instance. */
   readonly paths: { subquery: PathSubquery };
-  /** The `colocateJoins` option (colocated-joins.ts). */
-  readonly colocateJoins?: boolean;
+  /** The `colocateJoins` option: the dimension whose column distributes the tables (colocated-joins.ts). */
+  readonly colocateJoins?: string | undefined;
 }
 
 function sameValue(a: ScopeValue | undefined, b: ScopeValue | undefined): boolean {

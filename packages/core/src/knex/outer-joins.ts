@@ -64,7 +64,8 @@ const NULLS_LEFT = new Set(['right', 'right outer', 'full outer', 'outer']);
  * One scoped table of a query with right or full joins, kept as it is. Its rows outside the scope
  * must act as if absent: they never match (its predicate, or its absence, in the ON clause of its
  * own join and of every outer join after it), and a row they would appear in is dropped (the same
- * in WHERE). `(t.*) is null` is PostgreSQL's test that t is absent from a joined row; where t
+ * in WHERE). `(t.*) is not distinct from null` is PostgreSQL's test that t is absent from a joined
+ * row (`is null` would take a present row of nulls for absent); where t
  * cannot be absent yet (the ON clause of its own join, or of a join before any that can drop it;
  * WHERE when no join can) the predicate goes alone, so the planner (and Citus) can prune by it.
  */
@@ -76,7 +77,8 @@ export function keepTableFilters(
   filters: Filter[],
   pathSubquery: PathSubquery,
 ): void {
-  const absent = () => client.raw('(??.*) is null', [ref.qualifier]);
+  // not `(t.*) is null`: that is also true of a present row whose columns are all null
+  const absent = () => client.raw('(??.*) is not distinct from null', [ref.qualifier]);
   const onFilters = filters.map((f) => onPredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
   const whereFilters = filters.map((f) => wherePredicate(client, ref.qualifier, ref.schema, f, pathSubquery));
   const from = ref.site.kind === 'join' ? ref.site.index : -1;

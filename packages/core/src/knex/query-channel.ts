@@ -105,7 +105,7 @@ export function publishCompiled(run: CompileRun, compiler: unknown, query: unkno
     state: stateOf(run),
     trustedRaw: run.trustedRaw === true,
     mode: policy.mode,
-    colocateJoins: policy.colocateJoins === true,
+    colocateJoins: policy.colocateJoins !== undefined,
     tables: policy.policies,
     matcher: policy.matcher,
   };
@@ -146,7 +146,7 @@ export function publishRaw(
     state,
     trustedRaw: isTrustedRaw(raw),
     mode: policy.mode,
-    colocateJoins: policy.colocateJoins === true,
+    colocateJoins: policy.colocateJoins !== undefined,
     tables: policy.policies,
     matcher: policy.matcher,
   });

@@ -108,6 +108,7 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
   if (method === 'columnInfo') return null;
   const scan = plain ?? scanTableRefs(builder, matcher);
   if (scan.cteNames) refuseShadowingCtes(scan.cteNames, run);
+  refuseDottedAliases(scan.refs, run);
   if (scan.refs.length === 0) {
     // what compiles must be what was read: join callbacks run once, in the walk
     return frozenJoins
@@ -324,6 +325,26 @@ function hasFullJoin(builder: BuilderLike): boolean {
       s.grouping === 'join' &&
       ((s as JoinClauseLike).joinType === 'full outer' || (s as JoinClauseLike).joinType === 'outer'),
   );
+}
+
+/**
+ * `pages as public.pages`: Knex quotes the alias as one name ("public.pages") but splits a column
+ * on its dots, so `public.pages.tenant_id` (the filter's column, or one in the app's ON clause)
+ * names another reference of `pages`, and this one goes unfiltered. No column can name such an
+ * alias, so nothing legitimate is lost by refusing it.
+ */
+function refuseDottedAliases(refs: readonly TableRef[], run: CompileRun): void {
+  for (const ref of refs) {
+    if (ref.alias === undefined || !ref.alias.includes('.') || !enforcing(run)) continue;
+    run.refuse(
+      new ScopeError(
+        'UNSUPPORTED_QUERY',
+        `The alias "${ref.alias}" of the scoped table "${ref.policy.table}" holds a dot: Knex reads a column ` +
+          `"${ref.alias}.…" as schema.table.column, which names another table than this alias. Use an alias without dots.`,
+        { table: ref.policy.table },
+      ),
+    );
+  }
 }
 
 function isRead(method: string): boolean {

@@ -77,10 +77,13 @@ function nameOf(table: unknown, schema: string | undefined): ParsedName | undefi
   return undefined;
 }
 
-/** What a FROM or join table named by a string or knex.ref is qualified with; else `undefined`. */
+/**
+ * What a FROM or join table named by a string or knex.ref is qualified with; else `undefined`,
+ * and for a dotted alias (`t as a.b`: one name to the SQL, three to a column string).
+ */
 export function qualifierOfTable(table: unknown, schema: string | undefined): string | undefined {
   const parsed = nameOf(table, schema);
-  return parsed && qualifierOf(parsed);
+  return parsed && !parsed.alias?.includes('.') ? qualifierOf(parsed) : undefined;
 }
 
 export interface RefScan {

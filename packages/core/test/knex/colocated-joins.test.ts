@@ -13,7 +13,7 @@ forEachDialect('scoped Knex: colocateJoins', (tdb) => {
   useSeededDatabase(tdb, 'once', (b, d) => {
     base = b;
     db = d;
-    colocated = makeScopes({ colocateJoins: true }).wrap(b);
+    colocated = makeScopes({ colocateJoins: 'tenant' }).wrap(b);
   });
 
   async function sent<T>(k: Knex, fn: () => PromiseLike<T>): Promise<{ rows: T; sql: string }> {
@@ -97,10 +97,25 @@ forEachDialect('scoped Knex: colocateJoins', (tdb) => {
     assert.doesNotMatch(single.sql, /tenant_id = [a-z]/);
   });
 
-  it('is validated', () => {
+  it('equates the distribution dimension only: a user column stays as the app wrote it', async () => {
+    const { rows, sql } = await sent(colocated, () =>
+      scope({ tenant: 1, user: ALL }, () =>
+        colocated('bookmarks as a').join('bookmarks as b', 'b.page_id', 'a.page_id').select('a.id as a', 'b.id as b'),
+      ),
+    );
+    assert.doesNotMatch(sql, /user_id = a\.user_id/);
+    const without = await scope({ tenant: 1, user: ALL }, () =>
+      db('bookmarks as a').join('bookmarks as b', 'b.page_id', 'a.page_id').select('a.id as a', 'b.id as b'),
+    );
+    assert.equal(rows.length, 4);
+    assert.deepEqual(rows, without);
+  });
+
+  it('is validated: a dimension some table declares', () => {
     assert.throws(
-      () => makeScopes({ colocateJoins: 'yes' as unknown as boolean }),
-      (e: unknown) => e instanceof ScopeError && e.code === 'INVALID_DEFINITION' && /colocateJoins/.test(e.message),
+      () => makeScopes({ colocateJoins: 'tenants' }),
+      (e: unknown) =>
+        e instanceof ScopeError && e.code === 'INVALID_DEFINITION' && /"tenants" is not a dimension/.test(e.message),
     );
   });
 });
