@@ -67,6 +67,12 @@ export class CompileRun {
   statement: BuilderLike | undefined;
   /** FK-path keys the runner must verify before the write is sent. */
   parentChecks: ParentCheck[] | undefined;
+  /**
+   * FK-path keys the top-level write checks itself (in-statement-checks.ts): verified after it
+   * only when it wrote fewer than `expectedRows` rows.
+   */
+  inStatementChecks: ParentCheck[] | undefined;
+  expectedRows = 0;
   /** Where the top-level builder was created (captured only when someone listens). */
   origin: { stack?: string } | undefined;
   /** A trustRaw()'d raw went in as written (query-channel.ts tells observers). */
@@ -118,12 +124,13 @@ export class CompileRun {
     addParentKeys(this.parentChecks, table, rule, schema, keys);
   }
 
-  /** What the runner must verify before sending this query, if anything. */
+  /** What the runner must verify around sending this query, if anything. */
   pendingParentChecks(): PendingParentChecks | undefined {
-    if (!this.parentChecks) return undefined;
+    if (!this.parentChecks && !this.inStatementChecks) return undefined;
     return {
       state: this.state(),
-      checks: this.parentChecks,
+      checks: this.parentChecks ?? [],
+      inStatement: this.inStatementChecks && { checks: this.inStatementChecks, expectedRows: this.expectedRows },
       mode: this.policy.mode,
       onEvent: this.policy.onEvent,
       origin: this.origin,

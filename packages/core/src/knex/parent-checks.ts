@@ -1,12 +1,16 @@
 // Writes that set an FK path column (comments.page_id) must point at a parent visible in the
-// scope. The compile collects the keys (synchronously); the runner checks them with one query
-// per statement and parent, on the write's own connection (inside its transaction, so a parent
-// inserted earlier in that transaction counts), right before the write is sent.
+// scope. The compile collects the keys (synchronously). Where the write can carry the check
+// itself (in-statement-checks.ts), nothing runs before it and the keys are verified afterwards
+// only when it wrote fewer rows than it would have with every parent in scope. Otherwise the
+// runner checks them with one query per statement and parent, on the write's own connection
+// (inside its transaction, so a parent inserted earlier in that transaction counts), right
+// before the write is sent.
 import { callSiteOf, captureStack, type EventSink, publish, wantsEvent } from '../diagnostics';
 import { ScopeError } from '../errors';
 import type { ScopeState } from '../scope-state';
 import type { ScopeKey } from '../scope-values';
 import type { PathRule } from '../table-paths';
+import { affectedRows, countingDriver } from './affected-rows';
 import { ONLY_DIMENSIONS, OVERRIDE } from './builder-symbols';
 import type { BuilderLike, ClientLike } from './knex-internals';
 
@@ -24,7 +28,10 @@ export interface ParentCheck {
 
 export interface PendingParentChecks {
   readonly state: ScopeState | undefined;
+  /** Verified before the write is sent. */
   readonly checks: readonly ParentCheck[];
+  /** Carried by the write itself: verified after it, when it wrote fewer than `expectedRows` rows. */
+  readonly inStatement?: { readonly checks: readonly ParentCheck[]; readonly expectedRows: number } | undefined;
   readonly mode: 'enforce' | 'report';
   readonly onEvent: EventSink | undefined;
   /** Where the write was built, for the event's call site. */
@@ -78,6 +85,32 @@ function describeKeys(keys: string[]): string {
   return shown.join(', ') + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
 }
 
+function couldNotVerify(check: ParentCheck, error: unknown): ScopeError {
+  return new ScopeError(
+    'CROSS_SCOPE_WRITE',
+    `Write to "${check.table}" refused: could not verify that "${check.column}" references rows of ` +
+      `"${check.parentTable}" in the active scope (${(error as Error).message.split('\n', 1)[0]}).`,
+    { table: check.table, column: check.column, dimensions: check.dimensions },
+  );
+}
+
+/**
+ * The check a failed write's error belongs to when a key is what PostgreSQL could not take:
+ * a parameter is converted to its column's type before anything runs (`invalid input syntax for
+ * type integer: "abc"`, `value "…" is out of range`), so a key the pre-check's query would have
+ * failed on fails the whole write. Said as the pre-check said it.
+ */
+function malformedKeyCheck(
+  client: ClientLike,
+  error: unknown,
+  checks: readonly ParentCheck[],
+): ParentCheck | undefined {
+  if (countingDriver(client) !== 'pg' || !(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('22')) return undefined; // SQLSTATE class 22: data exception
+  return checks.find((check) => [...check.keys.keys()].some((key) => error.message.includes(`"${key}"`)));
+}
+
 /** Runs the checks on `connection`; throws CROSS_SCOPE_WRITE (enforce) or reports (report). */
 export async function verifyParents(
   client: ClientLike,
@@ -104,12 +137,7 @@ export async function verifyParents(
       }
     } catch (error) {
       if (error instanceof ScopeError) throw error;
-      throw new ScopeError(
-        'CROSS_SCOPE_WRITE',
-        `Write to "${check.table}" refused: could not verify that "${check.column}" references rows of ` +
-          `"${check.parentTable}" in the active scope (${(error as Error).message.split('\n', 1)[0]}).`,
-        { table: check.table, column: check.column, dimensions: check.dimensions },
-      );
+      throw couldNotVerify(check, error);
     }
     const missing = [...check.keys.keys()].filter((k) => !found.has(k));
     if (missing.length === 0) continue;
@@ -141,4 +169,47 @@ export async function verifyParents(
       );
     }
   }
+}
+
+/**
+ * Sends a write that sets FK path keys (`send`, on `connection`): its pre-checks first; then, for
+ * checks the statement carried, a follow-up check only when it wrote fewer rows than expected,
+ * to tell a parent out of scope (CROSS_SCOPE_WRITE) from no matching row or a conflict left
+ * alone (the result as the database gave it).
+ */
+export async function sendCheckedWrite(
+  client: ClientLike,
+  connection: unknown,
+  query: { sql?: string; response?: unknown },
+  pending: PendingParentChecks,
+  send: () => Promise<unknown>,
+): Promise<unknown> {
+  if (pending.checks.length > 0) await verifyParents(client, connection, pending, query.sql);
+  const after = pending.inStatement;
+  let result: unknown;
+  try {
+    result = await send();
+  } catch (error) {
+    const check = after && malformedKeyCheck(client, error, after.checks);
+    throw check ? couldNotVerify(check, error) : error;
+  }
+  if (after !== undefined) {
+    // an unknown count (a driver that answered otherwise) is verified too: fail closed
+    const affected = affectedRows(client, query);
+    if (affected === undefined || affected < after.expectedRows) {
+      await verifyParents(client, connection, { ...pending, checks: after.checks }, query.sql);
+    }
+  }
+  return result;
+}
+
+/** Every check, before the statement: a streamed write's rows are not counted. */
+export function verifyAllParents(
+  client: ClientLike,
+  connection: unknown,
+  pending: PendingParentChecks,
+  sql: string | undefined,
+): Promise<void> {
+  const checks = pending.inStatement ? [...pending.checks, ...pending.inStatement.checks] : pending.checks;
+  return verifyParents(client, connection, { ...pending, checks }, sql);
 }

@@ -99,7 +99,7 @@ export function onPredicate(
 
 // WHERE statement types whose compiled SQL is one predicate that cannot lower the precedence
 // of what surrounds it. Anything else (raw, or an unknown type) is wrapped in parentheses.
-const SELF_CONTAINED_WHERE = new Set([
+export const SELF_CONTAINED_WHERE: ReadonlySet<string> = new Set([
   'whereBasic',
   'whereIn',
   'whereNull',

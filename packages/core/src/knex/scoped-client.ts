@@ -6,8 +6,10 @@ import { isScopeError, ScopeError } from '../errors';
 import { scopeStorage } from '../scope-state';
 import { COMPILE_TOP_LEVEL, CREATED, ORIGIN, OVERRIDE, POLICY } from './builder-symbols';
 import { CompileRun, callInRun, currentRun, type ScopedPolicy } from './compile-run';
+import { guardedInsertCompilerClass } from './guarded-insert';
+import { placeParentChecks } from './in-statement-checks';
 import { type BuilderLike, type ClientLike, type CompilerLike, isBuilder, isRaw, type RawLike } from './knex-internals';
-import { PARENT_CHECKS, type PendingParentChecks, verifyParents } from './parent-checks';
+import { PARENT_CHECKS, type PendingParentChecks, sendCheckedWrite, verifyAllParents } from './parent-checks';
 import { publishCompiled, publishRaw, queryChannel } from './query-channel';
 import { checkRaw, type RawFinding } from './raw/check-raw';
 import { rewriteBuilder } from './rewrite';
@@ -22,10 +24,9 @@ const OWN_RUN: unique symbol = Symbol('knex-scopes.ownRun');
 type ClientClass = new (...args: never[]) => ClientLike;
 type CompilerClass = new (client: ClientLike, builder: BuilderLike, bindings?: unknown[]) => CompilerLike;
 
-interface RunnerLike {
-  client: ClientLike;
-  connection: unknown;
-  query(obj: unknown): Promise<unknown>;
+function pendingOf(query: unknown): PendingParentChecks | undefined {
+  const first = Array.isArray(query) ? query[0] : query;
+  return (first as Record<symbol, PendingParentChecks | undefined> | null | undefined)?.[PARENT_CHECKS];
 }
 
 const compilerClasses = new WeakMap<CompilerClass, CompilerClass>();
@@ -100,6 +101,8 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
     queryBuilder(): BuilderLike;
     queryCompiler(builder: BuilderLike, bindings?: unknown[]): CompilerLike;
     runner(builder: unknown): { run(): Promise<unknown> };
+    stream(connection: unknown, query: unknown, stream: unknown, options: unknown): Promise<unknown>;
+    query(connection: unknown, obj: unknown): Promise<unknown>;
   }) {
     override queryBuilder(): BuilderLike {
       if (!builderClass) {
@@ -119,14 +122,25 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
 
     override queryCompiler(builder: BuilderLike, bindings?: unknown[]): CompilerLike {
       if (!compilerClass) {
-        // learnt on a blank builder: the dialect's compiler may warn about what a real one holds
-        compilerClass = super.queryCompiler(super.queryBuilder()).constructor as CompilerClass;
+        // learnt on a blank builder (the dialect's compiler may warn about what a real one holds),
+        // with guarded inserts (guarded-insert.ts): it changes only a write its rewrite marks
+        compilerClass = guardedInsertCompilerClass(
+          super.queryCompiler(super.queryBuilder()).constructor as CompilerClass,
+        );
       }
       const Compiler = compilerClass;
       if (!isBuilder(builder)) return new Compiler(this, builder, bindings);
       const outer = currentRun();
       // Inside a compile (the usual case): the dialect's own compiler, on the rewritten builder.
-      if (outer) return compileRewritten(this, Compiler, builder, bindings, rewriteBuilder(builder, outer));
+      if (outer) {
+        const rewrite = rewriteBuilder(builder, outer);
+        // the statement's own FK-path checks, collected by its rewrite, may travel inside it
+        const placed =
+          outer.parentChecks !== undefined && builder === outer.statement
+            ? placeParentChecks(this, builder, outer, rewrite)
+            : rewrite;
+        return compileRewritten(this, Compiler, builder, bindings, placed);
+      }
       const run = topLevelRun(policy, builder);
       try {
         const OwnRun = ownRunCompilerClass(Compiler);
@@ -147,6 +161,19 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
       }
     }
 
+    /** A streamed write (`insert(…).returning(…).stream()`) is not counted: every parent is checked first. */
+    override stream(connection: unknown, query: unknown, stream: unknown, options: unknown): Promise<unknown> {
+      const pending = pendingOf(query);
+      if (!pending) return super.stream(connection, query, stream, options);
+      return verifyAllParents(this, connection, pending, (query as { sql?: string } | null)?.sql).then(
+        () => super.stream(connection, query, stream, options),
+        (error: unknown) => {
+          (stream as { emit(event: string, error: unknown): void }).emit('error', error);
+          throw error;
+        },
+      );
+    }
+
     override runner(builder: unknown) {
       if (isRaw(builder) && !isBuilder(builder)) checkRawStatement(this, builder as RawLike, policy);
       if (queryChannel.hasSubscribers && isRaw(builder) && !isBuilder(builder))
@@ -154,19 +181,19 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
       // a schema builder (DDL belongs on the base instance): its raws, and steps on scoped tables
       const sequence = (builder as { _sequence?: unknown } | null)?._sequence;
       if (Array.isArray(sequence)) checkSchemaSteps(this, sequence, policy);
-      const runner = super.runner(builder) as ReturnType<ClientLike['runner']> & RunnerLike;
-      if (isBuilder(builder) && (builder._method === 'insert' || builder._method === 'update')) {
-        const query = runner.query;
-        // FK-path parents are verified on the write's own connection, just before it is sent.
-        runner.query = function (this: RunnerLike, obj: unknown) {
-          const pending = (obj as Record<symbol, PendingParentChecks | undefined> | null)?.[PARENT_CHECKS];
-          if (!pending) return query.call(this, obj);
-          return verifyParents(this.client, this.connection, pending, (obj as { sql?: string }).sql).then(() =>
-            query.call(this, obj),
-          );
-        };
-      }
-      return runner;
+      return super.runner(builder);
+    }
+
+    /**
+     * Every statement a runner sends (Knex's Runner#query calls this): FK-path parents are
+     * verified on the statement's own connection, just before it is sent, or after it when the
+     * write carried the check and wrote fewer rows than expected. Whatever the top-level verb: a
+     * data-modifying CTE (`with x as (update …) select …`) sets keys too.
+     */
+    override query(connection: unknown, obj: unknown): Promise<unknown> {
+      const pending = (obj as Record<symbol, PendingParentChecks | undefined> | null | undefined)?.[PARENT_CHECKS];
+      if (!pending) return super.query(connection, obj);
+      return sendCheckedWrite(this, connection, obj as { sql?: string }, pending, () => super.query(connection, obj));
     }
   }
   Object.defineProperty(ScopedClient.prototype, POLICY, { value: policy });

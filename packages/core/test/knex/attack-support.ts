@@ -41,3 +41,15 @@ export function changes(before: Snapshot, after: Snapshot): string {
   }
   return out.length ? `\nrows changed:\n${out.join('\n')}` : '';
 }
+
+/**
+ * What a CROSS_SCOPE_WRITE refusal may have sent: the parent check (a SELECT), or the write
+ * itself when it carries that check (issue 26: `… where exists (select …)`, `… (select
+ * count(distinct …) …) = n`) and so wrote nothing, which the suites prove by comparing snapshots.
+ */
+export function isParentCheck(sql: string): boolean {
+  return (
+    /^\s*select\b/i.test(sql) ||
+    /^\s*(insert|update)\b[\s\S]* (where|and) (exists \(select |\(select count\(distinct [\s\S]*\) = \d+)/i.test(sql)
+  );
+}
