@@ -81,9 +81,13 @@ async function checkRead(dbs: FuzzDatabases, c: Case, q: Read, stats: FuzzStats)
   const oracle = dbs.oracles[c.scope]!;
   const rows = (result: unknown) => readRows(q, dbs.dialect, result);
   const scoped = (db: Knex) => settle(() => scope(oracle.scope.values, () => renderRead(db, q).then(rows)));
+  // a dotted alias is refused before any SQL is sent; its oracle run is not needed, and the same
+  // SQL unscoped has taken MariaDB 10.11 down (the server closed every connection)
   const [first, o] = await Promise.all([
     scoped(dbs.scoped),
-    settle(() => renderRead(oracle.knex, forOracle(q)).then(rows)),
+    c.expect.has('dotted-alias')
+      ? Promise.resolve<Outcome>({ kind: 'ok', rows: [] })
+      : settle(() => renderRead(oracle.knex, forOracle(q)).then(rows)),
   ]);
   let s = first;
   if (c.expect.has('unbalanced')) {

@@ -26,6 +26,8 @@ export type Expectation =
   | 'raw-scoped'
   /** A builder CTE (`with()`) named like a scoped table. */
   | 'cte-shadow'
+  /** A scoped table aliased with a dot (`pages as public.pages`): a column string names another table. */
+  | 'dotted-alias'
   /** A CTE in raw text named like a scoped table, around a filtered builder. */
   | 'raw-cte-shadow'
   | 'insert-select'

@@ -86,6 +86,12 @@ function tableSource(x: Gen, level: Level, tables: readonly string[]): Src {
     // an alias that is another table's name: filters must follow the alias, not the name
     const evil = TABLES.map((t) => t.name).filter((n) => n !== table && !level.used.has(n));
     alias = evil.length > 0 ? x.pick(evil) : x.alias();
+    if (SCOPED_TABLES.includes(table) && x.chance(15)) {
+      // `pages as public.pages`: one name to the SQL, schema.table to a column string (refused)
+      alias = `${x.pick(['public', 'main', 'x'])}.${table}`;
+      x.expect.add('dotted-alias');
+      x.tag('c7', 'alias with a dot');
+    }
   }
   // the schema every database of the dialect has (MySQL's is the database: it differs per oracle)
   const schema = x.dialect !== 'mysql' && x.chance(10) ? (x.dialect === 'pg' ? 'public' : 'main') : undefined;

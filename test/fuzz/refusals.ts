@@ -14,6 +14,7 @@ import { DECLARATION, inScopeValue, ORACLE_SCOPES, SCOPED_TABLES, SEED, seedOwne
 const EXPECTED_CODES: Record<Expectation, readonly string[]> = {
   'raw-scoped': ['RAW_SQL_REFUSED'],
   'cte-shadow': ['UNSUPPORTED_QUERY'],
+  'dotted-alias': ['UNSUPPORTED_QUERY'],
   'raw-cte-shadow': ['RAW_SQL_REFUSED', 'UNSUPPORTED_QUERY'],
   'insert-select': ['UNSUPPORTED_QUERY'],
   'mysql-merge': ['UNSUPPORTED_QUERY'],
@@ -31,6 +32,7 @@ const EXPECTED_CODES: Record<Expectation, readonly string[]> = {
 const ALWAYS_REFUSED: ReadonlySet<Expectation> = new Set([
   'raw-scoped',
   'cte-shadow',
+  'dotted-alias',
   'raw-cte-shadow',
   'insert-select',
   'mysql-merge',
