@@ -6,16 +6,10 @@
 import type { CmpOp, ColRef, Join, JoinKind, OnItem, Read, WhereItem } from './ast';
 import type { Gen } from './gen-context';
 import { tableCols } from './gen-read';
+import { RELATIONS } from './world';
 
-/** child.column references parent.key, as declared (world.ts DECLARATION) or as a plain FK. */
-const EDGES: ReadonlyArray<readonly [string, string, string, string]> = [
-  ['tasks', 'project_id', 'projects', 'id'],
-  ['comments', 'task_id', 'tasks', 'id'],
-  ['project_tags', 'project_id', 'projects', 'id'],
-  ['projects', 'tenant_id', 'tenants', 'id'],
-  ['notes', 'tenant_id', 'tenants', 'id'],
-  ['project_tags', 'tag_id', 'tags', 'id'],
-];
+/** child.column references parent.id (world.ts RELATIONS): the declared paths and plain FKs. */
+const EDGES = RELATIONS.filter(([child, , , key]) => key === 'id' && child !== 'audit');
 
 const START = ['comments', 'tasks', 'project_tags', 'notes', 'projects'];
 
