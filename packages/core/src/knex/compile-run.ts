@@ -69,10 +69,9 @@ export class CompileRun {
   parentChecks: ParentCheck[] | undefined;
   /**
    * FK-path keys the top-level write checks itself (in-statement-checks.ts): verified after it
-   * only when it wrote fewer than `expectedRows` rows.
+   * only when it wrote no row.
    */
   inStatementChecks: ParentCheck[] | undefined;
-  expectedRows = 0;
   /** Where the top-level builder was created (captured only when someone listens). */
   origin: { stack?: string } | undefined;
   /** A trustRaw()'d raw went in as written (query-channel.ts tells observers). */
@@ -130,7 +129,7 @@ export class CompileRun {
     return {
       state: this.state(),
       checks: this.parentChecks ?? [],
-      inStatement: this.inStatementChecks && { checks: this.inStatementChecks, expectedRows: this.expectedRows },
+      inStatement: this.inStatementChecks && { checks: this.inStatementChecks },
       mode: this.policy.mode,
       onEvent: this.policy.onEvent,
       origin: this.origin,

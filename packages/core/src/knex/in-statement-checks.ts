@@ -4,7 +4,7 @@
 // statement carries (parent-conditions.ts): an INSERT writes its rows through
 // `SELECT … WHERE <conditions>` (guarded-insert.ts), an UPDATE gets them ANDed to its WHERE. A
 // parent out of scope then writes nothing, and the runner verifies the keys afterwards only when
-// fewer rows than expected were written (parent-checks.ts sendCheckedWrite), to tell that from
+// no row was written (parent-checks.ts sendCheckedWrite), to tell that from
 // "no matching row" or "a conflict left alone". Every other shape keeps the check before the
 // write: report mode (the write must still run), a row Knex would fill with DEFAULT, a joined or
 // FROM update, a MySQL write whose parent path reads the written table (error 1093), a MySQL
@@ -56,7 +56,6 @@ export function placeParentChecks(
   }
   run.inStatementChecks = checks;
   run.parentChecks = undefined;
-  run.expectedRows = expected;
   if (method === 'insert') {
     const guard: InsertGuard = { conditions };
     return { statements, single: { ...single, [INSERT_GUARD]: guard } as SingleLike };

@@ -1,7 +1,7 @@
 // Writes that set an FK path column (comments.page_id) must point at a parent visible in the
 // scope. The compile collects the keys (synchronously). Where the write can carry the check
 // itself (in-statement-checks.ts), nothing runs before it and the keys are verified afterwards
-// only when it wrote fewer rows than it would have with every parent in scope. Otherwise the
+// only when it wrote no row. Otherwise the
 // runner checks them with one query per statement and parent, on the write's own connection
 // (inside its transaction, so a parent inserted earlier in that transaction counts), right
 // before the write is sent.
@@ -30,8 +30,8 @@ export interface PendingParentChecks {
   readonly state: ScopeState | undefined;
   /** Verified before the write is sent. */
   readonly checks: readonly ParentCheck[];
-  /** Carried by the write itself: verified after it, when it wrote fewer than `expectedRows` rows. */
-  readonly inStatement?: { readonly checks: readonly ParentCheck[]; readonly expectedRows: number } | undefined;
+  /** Carried by the write itself: verified after it, when it wrote no row. */
+  readonly inStatement?: { readonly checks: readonly ParentCheck[] } | undefined;
   readonly mode: 'enforce' | 'report';
   readonly onEvent: EventSink | undefined;
   /** Where the write was built, for the event's call site. */
@@ -173,7 +173,7 @@ export async function verifyParents(
 
 /**
  * Sends a write that sets FK path keys (`send`, on `connection`): its pre-checks first; then, for
- * checks the statement carried, a follow-up check only when it wrote fewer rows than expected,
+ * checks the statement carried, a follow-up check only when it wrote no row,
  * to tell a parent out of scope (CROSS_SCOPE_WRITE) from no matching row or a conflict left
  * alone (the result as the database gave it).
  */
@@ -196,7 +196,12 @@ export async function sendCheckedWrite(
   if (after !== undefined) {
     // an unknown count (a driver that answered otherwise) is verified too: fail closed
     const affected = affectedRows(client, query);
-    if (affected === undefined || affected < after.expectedRows) {
+    // The condition is all or nothing (one row: its parent; a batch: every parent counted), so a
+    // write that touched any row had every parent in scope. Only none written needs telling apart
+    // (a parent out of scope, or no match, or every row a conflict left alone); fewer rows than
+    // sent is ignore()/merge() at work, and a check then, matching keys as text ('01' is not '1'),
+    // could call a written batch refused.
+    if (affected === undefined || affected === 0) {
       await verifyParents(client, connection, { ...pending, checks: after.checks }, query.sql);
     }
   }

@@ -187,7 +187,7 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
     /**
      * Every statement a runner sends (Knex's Runner#query calls this): FK-path parents are
      * verified on the statement's own connection, just before it is sent, or after it when the
-     * write carried the check and wrote fewer rows than expected. Whatever the top-level verb: a
+     * write carried the check and wrote no row. Whatever the top-level verb: a
      * data-modifying CTE (`with x as (update …) select …`) sets keys too.
      */
     override query(connection: unknown, obj: unknown): Promise<unknown> {
