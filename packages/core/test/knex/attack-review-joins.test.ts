@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { ALL, scope, trustRaw } from '@knex-scopes/core';
 import type { Knex } from 'knex';
-import { Model } from 'objection';
 import { forEachDialect, type TestDb } from '../../../../test/support/databases';
 import { asTenant1, expectScopeError, makeScopes, plain, recordQueries, TABLES, useSeededDatabase } from './fixtures';
+import { Comment } from './objection-models';
 
 /** Every string value of every row that names a tenant (`p3-t2`, `c4-t3`, …) names tenant 1. */
 function assertTenant1Only(rows: unknown): void {
@@ -446,22 +446,7 @@ forEachDialect('review attacks: reads', (tdb) => {
     });
 
     it('held: Objection joinRelated and withGraphJoined', async () => {
-      class OPage extends Model {
-        static override tableName = 'pages';
-      }
-      class OComment extends Model {
-        static override tableName = 'comments';
-        static override get relationMappings() {
-          return {
-            page: {
-              relation: Model.BelongsToOneRelation,
-              modelClass: OPage,
-              join: { from: 'comments.page_id', to: 'pages.id' },
-            },
-          };
-        }
-      }
-      const C = OComment.bindKnex(db);
+      const C = Comment.bindKnex(db);
       const joined = await asTenant1(() => C.query().joinRelated('page').select('comments.body', 'page.title'));
       assertTenant1Only(joined);
       assert.equal(joined.length, 2);

@@ -4,62 +4,9 @@
 import assert from 'node:assert/strict';
 import { scope } from '@knex-scopes/core';
 import type { Knex } from 'knex';
-import { Model } from 'objection';
 import { forEachDialect } from '../../../../test/support/databases';
 import { asTenant1, expectScopeError, useSeededDatabase } from './fixtures';
-
-class Page extends Model {
-  static override tableName = 'pages';
-  declare id: number;
-  declare tenant_id: number;
-  declare title: string;
-  static override get relationMappings() {
-    return {
-      comments: {
-        relation: Model.HasManyRelation,
-        modelClass: Comment,
-        join: { from: 'pages.id', to: 'comments.page_id' },
-      },
-    };
-  }
-}
-
-class Comment extends Model {
-  static override tableName = 'comments';
-  declare id: number;
-  declare page_id: number | null;
-  declare body: string;
-  static override get relationMappings() {
-    return {
-      page: {
-        relation: Model.BelongsToOneRelation,
-        modelClass: Page,
-        join: { from: 'comments.page_id', to: 'pages.id' },
-      },
-      replies: {
-        relation: Model.HasManyRelation,
-        modelClass: Reply,
-        join: { from: 'comments.id', to: 'replies.comment_id' },
-      },
-    };
-  }
-}
-
-class Reply extends Model {
-  static override tableName = 'replies';
-  declare id: number;
-  declare comment_id: number;
-  declare body: string;
-  static override get relationMappings() {
-    return {
-      comment: {
-        relation: Model.BelongsToOneRelation,
-        modelClass: Comment,
-        join: { from: 'replies.comment_id', to: 'comments.id' },
-      },
-    };
-  }
-}
+import { Comment, Page, Reply } from './objection-models';
 
 const FOREIGN_PAGES = [3, 4];
 const FOREIGN_COMMENTS = [3, 4];

@@ -4,67 +4,9 @@ import assert from 'node:assert/strict';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { CHANNELS, type ScopeEvent, scope } from '@knex-scopes/core';
 import type { Knex } from 'knex';
-import { Model } from 'objection';
 import { forEachDialect } from '../../../../test/support/databases';
 import { asTenant1, col, expectScopeError, plain, useSeededDatabase } from './fixtures';
-
-class Tag extends Model {
-  static override tableName = 'tags';
-  declare id: number;
-  declare name: string;
-}
-
-class Page extends Model {
-  static override tableName = 'pages';
-  declare id: number;
-  declare tenant_id: number;
-  declare title: string;
-  declare comments?: Comment[];
-  declare tags?: Tag[];
-  static override get relationMappings() {
-    return {
-      comments: {
-        relation: Model.HasManyRelation,
-        modelClass: Comment,
-        join: { from: 'pages.id', to: 'comments.page_id' },
-      },
-      tags: {
-        relation: Model.ManyToManyRelation,
-        modelClass: Tag,
-        join: { from: 'pages.id', through: { from: 'page_tags.page_id', to: 'page_tags.tag_id' }, to: 'tags.id' },
-      },
-    };
-  }
-}
-
-class Comment extends Model {
-  static override tableName = 'comments';
-  declare id: number;
-  declare page_id: number;
-  declare body: string;
-  declare page?: Page;
-  static override get relationMappings() {
-    return {
-      page: {
-        relation: Model.BelongsToOneRelation,
-        modelClass: Page,
-        join: { from: 'comments.page_id', to: 'pages.id' },
-      },
-      replies: {
-        relation: Model.HasManyRelation,
-        modelClass: Reply,
-        join: { from: 'comments.id', to: 'replies.comment_id' },
-      },
-    };
-  }
-}
-
-class Reply extends Model {
-  static override tableName = 'replies';
-  declare id: number;
-  declare comment_id: number;
-  declare body: string;
-}
+import { Comment, Page } from './objection-models';
 
 forEachDialect('scoped Knex: Objection.js', (tdb) => {
   let base: Knex;
