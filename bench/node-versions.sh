@@ -16,6 +16,8 @@
 #                                      # which run after the HTTP benchmark when valgrind is installed
 #   npm run bench -- --no-rls          # without the RLS bridge's cost (bench/rls.ts: bridge/no-bridge per
 #                                      # statement on a throwaway PostgreSQL, autocommit and per-request transaction)
+#   npm run bench -- --no-sql          # without issue 26's SQL at scale (bench/sql.ts: scoped vs hand-written at
+#                                      # 1 M rows) and writes (bench/writes.ts: plain, scoped, hand-checked, over TCP)
 #
 # Micro-benchmark figures move with machine load: compare columns of one run, not runs.
 set -euo pipefail
@@ -26,6 +28,7 @@ http=0
 host_http=1
 instructions=1
 rls=1
+sql=1
 releases=()
 quick=0
 rounds=
@@ -35,6 +38,7 @@ while (($#)); do
     --no-http) host_http=0; instructions=0 ;;
     --no-instructions) instructions=0 ;;
     --no-rls) rls=0 ;;
+    --no-sql) sql=0 ;;
     --quick) quick=1 ;;
     --rounds) rounds="${2:?--rounds takes a number}"; shift ;;
     *) releases+=("$1") ;;
@@ -75,6 +79,14 @@ printf '%s\n' "${results[@]}" | node -e '
 if ((rls)); then
   echo
   npx tsx bench/rls.ts $( ((quick)) && echo --quick ) || echo "bench:rls skipped: no PostgreSQL (PG_URL, or the server binaries for a throwaway cluster)"
+fi
+
+# SQL at scale and path writes (issue 26): scoped vs hand-written, server-side and over TCP.
+if ((sql)); then
+  echo
+  npx tsx bench/sql.ts $( ((quick)) && echo --runs 5 ) || echo "bench:sql skipped: no PostgreSQL/MariaDB (PG_URL, MYSQL_URL, or the server binaries)"
+  echo
+  npx tsx bench/writes.ts --dialect sqlite,pg,mysql $( ((quick)) && echo --quick ) || echo "bench:writes skipped: no database server"
 fi
 
 if ((host_http)); then
