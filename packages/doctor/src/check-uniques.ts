@@ -16,11 +16,21 @@ export function checkUniques(live: LiveSchema, declaration: Declaration): Findin
         // A surrogate primary key is unique across tenants by design, and names no tenant's data.
         if (!index.unique || index.primary) continue;
         if (index.columns.some((c) => c !== null && same(c, rule.column))) continue;
+        // A key that paths follow must stay unique on its own (PATH_KEY_NOT_UNIQUE): widening it breaks them.
+        if (isPathKey(declaration, table, index)) continue;
         findings.push(uniqueWithoutTenant(live, table, index, rule.column));
       }
     }
   }
   return findings;
+}
+
+function isPathKey(declaration: Declaration, table: LiveTable, index: LiveIndex): boolean {
+  const [column] = index.columns;
+  if (index.columns.length !== 1 || !column || index.partial) return false;
+  return declaration.policies.some((p) =>
+    p.rules.some((r) => r.kind === 'path' && same(r.parentTable, table.name) && same(r.parentKey, column)),
+  );
 }
 
 function uniqueWithoutTenant(live: LiveSchema, table: LiveTable, index: LiveIndex, tenant: string): Finding {

@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'PATH_NO_FOREIGN_KEY',
   /** A path hop's column and the parent's key are of different types. */
   'PATH_TYPE_MISMATCH',
+  /** A path hop's parent key is not unique: no primary key or unique index is on it alone. */
+  'PATH_KEY_NOT_UNIQUE',
 ] as const;
 
 /** Warning-level findings: the declaration holds, but the database leaks or is slow. */

@@ -5,6 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 import { checkDeclarations } from './check-declarations';
 import { checkForeignKeys } from './check-foreign-keys';
 import { checkIndexes } from './check-indexes';
+import { checkPathKeys } from './check-path-keys';
 import { checkRls } from './check-rls';
 import { checkUndeclared } from './check-undeclared';
 import { checkUniques } from './check-uniques';
@@ -67,6 +68,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     const rlsChecked = declaration.rls !== null && dialect === 'pg';
     const findings = [
       ...checkDeclarations(live, declaration),
+      ...checkPathKeys(live, declaration),
       ...checkUndeclared(live, declaration),
       ...checkIndexes(live, declaration),
       ...checkUniques(live, declaration),

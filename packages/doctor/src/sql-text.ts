@@ -22,6 +22,21 @@ export function createIndex(dialect: Dialect, table: string, columns: readonly s
   return `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${quote(dialect, name)} ON ${quote(dialect, table)} (${quoteList(dialect, columns)});`;
 }
 
+/** Makes one column unique: a constraint where the table can take one in place, else a unique index. */
+export function addUnique(dialect: Dialect, table: string, column: string): string {
+  const q = (n: string) => quote(dialect, n);
+  const name = q(indexName(table, [column], 'unique'));
+  switch (dialect) {
+    case 'pg':
+      return `ALTER TABLE ${q(table)} ADD CONSTRAINT ${name} UNIQUE (${q(column)});`;
+    case 'mysql':
+      return `ALTER TABLE ${q(table)} ADD UNIQUE INDEX ${name} (${q(column)});`;
+    case 'sqlite':
+      // A unique index is a parent key to SQLite as much as a UNIQUE constraint, and needs no rebuild.
+      return createIndex(dialect, table, [column], true);
+  }
+}
+
 export const SQLITE_REBUILD =
   'SQLite cannot change a column type or a table constraint in place: rebuild the table (create the new table, copy the rows, drop the old one, rename the new one; https://www.sqlite.org/lang_altertable.html#otheralter)';
 
