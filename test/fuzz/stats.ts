@@ -41,6 +41,8 @@ export class FuzzStats {
   readonly quirks = new Map<string, number>();
   /** Reads also run through the colocateJoins instance and compared with the oracle. */
   colocated = 0;
+  /** Scoped reads that sent a deep path as a join (PostgreSQL, path-joins.ts). */
+  pathJoins = 0;
   ms = 0;
 
   constructor(readonly dialect: string) {}
@@ -125,7 +127,7 @@ export function dialectLine(s: FuzzStats, seed: number): string {
     `leaks ${s.leaks}, mismatches ${s.mismatches}, refusals: ${counts(s.refusals)}; ` +
     `invalid ${s.invalid} (${percent(s.invalidRate())}), collisions ${s.collisions}, ` +
     `questionable refusals ${s.questionable.length}, known findings hit: ${counts(s.known)}, ` +
-    `server quirks rerun: ${counts(s.quirks)}, colocated reads ${s.colocated}, ` +
+    `server quirks rerun: ${counts(s.quirks)}, colocated reads ${s.colocated}, path joins ${s.pathJoins}, ` +
     `unbalanced raws failed closed ${s.failedClosed}, issue-21 classes: ${byName(s.classes)}, ` +
     `${(s.ms / 1000).toFixed(1)} s`
   );

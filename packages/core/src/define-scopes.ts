@@ -140,7 +140,7 @@ export function defineScopes<Tables extends string>(options: ScopesOptions<Table
         policies,
         mode,
         onEvent,
-        paths: { subquery: () => undefined },
+        paths: { subquery: () => undefined, joinTable: () => undefined },
         colocateJoins: colocate,
       };
       policy.paths = new PathCache(policy);

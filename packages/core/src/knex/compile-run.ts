@@ -8,6 +8,7 @@ import { ALL, type ScopeKey, type ScopeValue } from '../scope-values';
 import type { PathRule, TablePolicy } from '../table-paths';
 import type { BuilderLike } from './knex-internals';
 import { addParentKeys, type ParentCheck, type PendingParentChecks } from './parent-checks';
+import type { PathJoinTable } from './path-joins';
 import type { PathSubquery } from './predicates';
 import type { TableMatcher } from './table-names';
 
@@ -20,7 +21,7 @@ export interface ScopedPolicy {
   readonly mode: Mode;
   readonly onEvent: EventSink | undefined;
   /** Compiled FK-path subqueries, per wrapped instance. */
-  readonly paths: { subquery: PathSubquery };
+  readonly paths: { subquery: PathSubquery; joinTable: PathJoinTable };
   /** The `colocateJoins` option: the dimension whose column distributes the tables (colocated-joins.ts). */
   readonly colocateJoins?: string | undefined;
 }

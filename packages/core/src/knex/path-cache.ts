@@ -4,6 +4,7 @@
 import type { ScopeKey } from '../scope-values';
 import { CompileRun, type ScopedPolicy, withRun } from './compile-run';
 import type { ClientLike } from './knex-internals';
+import { PATH_JOIN_KEY } from './path-joins';
 import { type Filter, parentKeys } from './predicates';
 
 const LIMIT = 500;
@@ -20,20 +21,43 @@ export class PathCache {
     schema: string | undefined,
     materialize = false,
   ): unknown => {
-    const keys: readonly ScopeKey[] = Array.isArray(f.value) ? (f.value as readonly ScopeKey[]) : [f.value as ScopeKey];
+    const keys = keysOf(f);
+    const sql = this.template(client, f, schema, keys, materialize);
+    return sql === undefined ? parentKeys(client, f.rule, schema) : client.raw(sql, [...keys]);
+  };
+
+  /** The same keys as a derived table of one column (path-joins.ts); undefined when not cached. */
+  joinTable = (
+    client: ClientLike,
+    f: Filter & { rule: { kind: 'path' } },
+    schema: string | undefined,
+    alias: string,
+  ): unknown => {
+    const keys = keysOf(f);
+    const sql = this.template(client, f, schema, keys, false);
+    return sql === undefined ? undefined : client.raw(`(${sql}) as "${alias}" ("${PATH_JOIN_KEY}")`, [...keys]);
+  };
+
+  private template(
+    client: ClientLike,
+    f: Filter & { rule: { kind: 'path' } },
+    schema: string | undefined,
+    keys: readonly ScopeKey[],
+    materialize: boolean,
+  ): string | undefined {
     const shape = Array.isArray(f.value) ? `a${keys.length}` : 's';
     const key = `${f.rule.parentTable}\u0000${f.rule.parentKey}\u0000${f.rule.dimension}\u0000${schema ?? ''}\u0000${shape}${materialize ? 'm' : ''}`;
     let sql = this.sql.get(key);
     if (sql === undefined) {
       const compiled = this.compile(client, f, schema, keys.length, Array.isArray(f.value));
-      if (compiled === undefined) return parentKeys(client, f.rule, schema);
+      if (compiled === undefined) return undefined;
       // a derived table with a LIMIT is materialised, never merged (see rewrite.ts)
       sql = materialize ? `select * from (${compiled} limit ${Number.MAX_SAFE_INTEGER}) as ks_materialized` : compiled;
       if (this.sql.size >= LIMIT) this.sql.clear();
       this.sql.set(key, sql);
     }
-    return client.raw(sql, [...keys]);
-  };
+    return sql;
+  }
 
   private compile(
     client: ClientLike,
@@ -55,4 +79,8 @@ export class PathCache {
     const same = query.bindings.length === expected.length && query.bindings.every((b, i) => b === expected[i]);
     return same && n > 0 ? query.sql : undefined;
   }
+}
+
+function keysOf(f: Filter): readonly ScopeKey[] {
+  return Array.isArray(f.value) ? (f.value as readonly ScopeKey[]) : [f.value as ScopeKey];
 }

@@ -27,7 +27,7 @@ export function parentKeys(
 }
 
 // An empty scope matches no row, whatever the path: no subquery needed.
-function isEmptyList(value: Filter['value']): boolean {
+export function isEmptyList(value: Filter['value']): boolean {
   return Array.isArray(value) && value.length === 0;
 }
 

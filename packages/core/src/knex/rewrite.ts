@@ -11,8 +11,17 @@ import { compilerQuirks, lateBoundSources } from './compiler-quirks';
 import { impliedFilters } from './implied-filters';
 import { type BuilderLike, isRaw, type JoinClauseLike } from './knex-internals';
 import { canKeepTables, derivedTable, keepTableFilters, usesUsing } from './outer-joins';
+import { canJoinPaths, isDeepPath, pathJoin } from './path-joins';
 import { addOnClauses, type Placement, replaceJoinTable } from './placement';
-import { type Filter, filtersFirst, onPredicate, type PathSubquery, type Rewrite, wherePredicate } from './predicates';
+import {
+  type Filter,
+  filtersFirst,
+  isEmptyList,
+  onPredicate,
+  type PathSubquery,
+  type Rewrite,
+  wherePredicate,
+} from './predicates';
 import { checkRaw, type RawFinding } from './raw/check-raw';
 import { rewritePlainRead } from './rewrite-plain-read';
 import { enforcing, missingScope, refuseRawFindings, unsupported } from './scope-refusals';
@@ -179,6 +188,8 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
       ? scan.refs.map((ref) => filtersFor(run, ref.policy, ref.site.kind === 'from' ? only : undefined))
       : undefined;
   const implied = pre && impliedFilters(builder, scan.refs, pre, frozenJoins);
+  let joinPaths: boolean | undefined;
+  let pathJoins = 0;
   for (let r = 0; r < scan.refs.length; r++) {
     const ref = scan.refs[r] as TableRef;
     const isBase = ref.site.kind === 'from';
@@ -273,7 +284,20 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
       }
     } else {
       const qualifier = site.kind === 'from' && bare ? undefined : ref.qualifier;
-      for (const f of filters) placement.where.push(wherePredicate(client, qualifier, ref.schema, f, pathSubquery));
+      for (const f of filters) {
+        // the FROM table's deep paths as joins, on PostgreSQL (path-joins.ts); a join statement
+        // among the filters is compiled as the first join, ahead of the app's
+        if (site.kind !== 'join' && f.rule.kind === 'path' && isDeepPath(run.policy.policies, f.rule)) {
+          joinPaths ??= canJoinPaths(builder);
+          const table =
+            joinPaths && !isEmptyList(f.value) ? pathJoinTable(run, client, f, ref, ++pathJoins) : undefined;
+          if (table !== undefined) {
+            placement.where.push(pathJoin(table, `ks_path_${pathJoins}`, ref.qualifier, f.rule.column));
+            continue;
+          }
+        }
+        placement.where.push(wherePredicate(client, qualifier, ref.schema, f, pathSubquery));
+      }
     }
   }
 
@@ -365,4 +389,8 @@ function pathReads(
     parent = next?.kind === 'path' ? next.parentTable : undefined;
   }
   return false;
+}
+
+function pathJoinTable(run: CompileRun, client: BuilderLike['client'], f: Filter, ref: TableRef, n: number): unknown {
+  return run.policy.paths.joinTable(client, f as Filter & { rule: { kind: 'path' } }, ref.schema, `ks_path_${n}`);
 }

@@ -182,7 +182,8 @@ forEachDialect('scoped Knex: filters implied by inner joins', (tdb) => {
     it('when the joined table is not the parent of the path', async () => {
       // replies.comment_id = pages.id is a join, but not the path replies → comments
       const { sql } = await sent(() => db('replies as r').join('pages as p', 'p.id', 'r.comment_id').select('r.body'));
-      assert.match(plain(sql), /r\.comment_id in \(select/);
+      // kept: as `in (select …)`, or on PostgreSQL as a join to the parent keys (path-joins.ts)
+      assert.match(plain(sql), /r\.comment_id in \(select|ks_path_1\.ks_key = r\.comment_id/);
     });
   });
 
