@@ -32,16 +32,28 @@ export type PathJoinTable = (
 export const PATH_JOIN_KEY = 'ks_key';
 
 /**
- * Whether this builder's FROM table may take its path filters as joins: a PostgreSQL read with
- * no row lock (it would lock the parents' rows too) and no `*` in its select list (it would
- * show the derived table's column).
+ * Whether this builder's FROM table may take its path filters as joins: a whole PostgreSQL read
+ * statement (in a subquery, `ks_path_1` and `ks_key` could capture a name the app's correlated
+ * reference meant for an enclosing query, and an enclosing lock would reach the parents), with
+ * one table in its FROM (a join attaches to the last item of `from a, b`, where the ON clause
+ * cannot see `a`), no row lock (it would lock the parents' rows too) and no `*` in its select
+ * list (it would show the derived table's column).
  */
-export function canJoinPaths(builder: BuilderLike): boolean {
-  if (builder.client.dialect !== 'postgresql') return false;
+export function canJoinPaths(builder: BuilderLike, isStatement: boolean): boolean {
+  if (!isStatement || builder.client.dialect !== 'postgresql') return false;
   const method = builder._method;
   if (method !== 'select' && method !== 'first' && method !== 'pluck') return false;
-  if (builder._single.lock !== undefined) return false;
+  const single = builder._single;
+  if (single.lock !== undefined || !isOneTable(single.table)) return false;
   return !selectsStar(builder._statements);
+}
+
+function isOneTable(table: unknown): boolean {
+  if (typeof table === 'string') return !table.includes(',');
+  if (table === null || typeof table !== 'object' || Array.isArray(table) || isRaw(table) || isBuilder(table))
+    return false;
+  const values = Object.values(table);
+  return values.length === 1 && typeof values[0] === 'string' && !values[0].includes(',');
 }
 
 // Column statement types that compile to expressions of their own, never to `*` alone.

@@ -288,7 +288,7 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
         // the FROM table's deep paths as joins, on PostgreSQL (path-joins.ts); a join statement
         // among the filters is compiled as the first join, ahead of the app's
         if (site.kind !== 'join' && f.rule.kind === 'path' && isDeepPath(run.policy.policies, f.rule)) {
-          joinPaths ??= canJoinPaths(builder);
+          joinPaths ??= canJoinPaths(builder, run.statement === builder);
           const table =
             joinPaths && !isEmptyList(f.value) ? pathJoinTable(run, client, f, ref, ++pathJoins) : undefined;
           if (table !== undefined) {

@@ -112,16 +112,21 @@ forEachDialect('scoped Knex: deep paths as joins on PostgreSQL', (tdb) => {
       assertJoined(left.sql, 'r');
       assert.deepEqual(left.rows, [{ body: 'r1-t1', comment: 'c1-t1' }]);
       const cross = await sent(() =>
-        db('replies').crossJoin('tags').select('replies.body', 'tags.name').orderBy('name'),
+        db('replies')
+          .crossJoin('tags' as never)
+          .select('replies.body', 'tags.name')
+          .orderBy('name'),
       );
       assertJoined(cross.sql);
       assert.deepEqual(col(cross.rows, 'name'), ['misc', 'news']);
       assert.deepEqual(col(cross.rows, 'body'), ['r1-t1', 'r1-t1']);
     });
+  });
 
-    it('in a subquery, a union arm and a derived table', async () => {
+  describe('kept as `in (select …)`', () => {
+    it('in a subquery, a union arm and a derived table (whose names an enclosing query could capture)', async () => {
       const sub = await sent(() => db('comments').whereIn('id', db('replies').select('comment_id')).select('body'));
-      if (pg) assert.match(sub.sql, /ks_path_1\.ks_key = replies\.comment_id/);
+      assert.doesNotMatch(sub.sql, /ks_path/);
       assert.deepEqual(col(sub.rows, 'body'), ['c1-t1']);
       const union = await sent(
         () =>
@@ -130,15 +135,21 @@ forEachDialect('scoped Knex: deep paths as joins on PostgreSQL', (tdb) => {
             .union((qb) => qb.select('body').from('replies')),
         2,
       );
-      if (pg) assert.equal(union.sql.match(/ks_path_1 \(ks_key\)/g)?.length, 2);
+      // the statement's own FROM is joined, the union arm keeps `in (select …)`
+      if (pg) assert.equal(union.sql.match(/ks_path_1 \(ks_key\)/g)?.length, 1);
+      assert.match(union.sql, IN_FORM);
       assert.deepEqual(col(union.rows, 'body'), ['r2-t2']);
       const derived = await sent(() => db.from(db('replies').select('id', 'body').as('x')).select('x.body'));
-      if (pg) assert.match(derived.sql, /ks_path_1\.ks_key = replies\.comment_id/);
+      assertInForm(derived.sql);
       assert.deepEqual(col(derived.rows, 'body'), ['r1-t1']);
     });
-  });
 
-  describe('kept as `in (select …)`', () => {
+    it('a FROM of two tables (a join would attach to the last one)', async () => {
+      const pair = await sent(() => db.from({ r: 'replies', t: 'tags' }).select('r.body', 't.name'));
+      assertInForm(pair.sql);
+      assert.deepEqual(col(pair.rows, 'body'), ['r1-t1', 'r1-t1']);
+    });
+
     it('select *, and a raw column, which could show the derived column', async () => {
       const star = await sent(() => db('replies'));
       assertInForm(star.sql);

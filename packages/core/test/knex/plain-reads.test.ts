@@ -156,6 +156,9 @@ const policy: ScopedPolicy = {
     subquery: () => {
       throw new Error('no FK path is compiled here');
     },
+    joinTable: () => {
+      throw new Error('no FK path is compiled here');
+    },
   },
 };
 const state = (enabled: boolean, values: Record<string, unknown>) => ({ enabled, values }) as unknown as ScopeState;
