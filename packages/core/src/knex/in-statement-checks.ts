@@ -15,6 +15,7 @@ import { countingDriver } from './affected-rows';
 import type { CompileRun } from './compile-run';
 import { INSERT_GUARD, type InsertGuard } from './guarded-insert';
 import { type BuilderLike, type ClientLike, isRaw, type SingleLike, type Statement } from './knex-internals';
+import { isPathWriteJoin } from './mysql-path-writes';
 import type { ParentCheck } from './parent-checks';
 import { type ParentCondition, parentCondition } from './parent-conditions';
 import { guardWhereGroup, needsParentheses, type Rewrite, SELF_CONTAINED_WHERE } from './predicates';
@@ -105,7 +106,8 @@ function insertRows(dialect: string, single: SingleLike, checks: readonly Parent
 function updateFits(single: SingleLike, statements: readonly Statement[]): boolean {
   if (!isPlainRecord(single.update) || single.updateFrom !== undefined || typeof single.table !== 'string')
     return false;
-  for (const s of statements) if (s.grouping === 'join') return false;
+  // the path joins of mysql-path-writes.ts only read parents: the UPDATE still writes one table
+  for (const s of statements) if (s.grouping === 'join' && !isPathWriteJoin(s)) return false;
   return true;
 }
 

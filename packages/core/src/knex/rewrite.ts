@@ -10,6 +10,7 @@ import type { CompileRun } from './compile-run';
 import { compilerQuirks, lateBoundSources } from './compiler-quirks';
 import { impliedFilters } from './implied-filters';
 import { type BuilderLike, isRaw, type JoinClauseLike } from './knex-internals';
+import { type PlacedPath, pathWriteJoins } from './mysql-path-writes';
 import { canKeepTables, derivedTable, keepTableFilters, usesUsing } from './outer-joins';
 import { canJoinPaths, isDeepPath, pathJoin } from './path-joins';
 import { addOnClauses, type Placement, replaceJoinTable } from './placement';
@@ -153,13 +154,14 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
     scan.refs.length === 1
       ? scan.refs[0]?.policy.table
       : undefined;
-  const pathSubquery: PathSubquery = (c, f, schema) =>
-    run.policy.paths.subquery(
-      c,
-      f,
-      schema,
-      materializeWrites && (plainTarget === undefined || pathReads(run.policy.policies, f.rule, plainTarget)),
-    );
+  let placedPaths: PlacedPath[] | undefined; // a one-table MySQL write's, for mysql-path-writes.ts
+  const pathSubquery: PathSubquery = (c, f, schema) => {
+    const materialized =
+      materializeWrites && (plainTarget === undefined || pathReads(run.policy.policies, f.rule, plainTarget));
+    const value = run.policy.paths.subquery(c, f, schema, materialized);
+    if (plainTarget !== undefined) placedPaths = [...(placedPaths ?? []), { filter: f, value, materialized }];
+    return value;
+  };
   const rightOrFull = scan.rightOrFull;
   // PostgreSQL keeps the tables of a right/full join (presence-aware predicates): a derived table
   // would hide its primary key, and `group by t.id` on `select t.*` would stop being valid
@@ -321,7 +323,10 @@ export function rewriteAnyBuilder(builder: BuilderLike, run: CompileRun): Rewrit
       return null;
     }
   }
-  return unchanged ? null : { statements, single: placement.single };
+  if (unchanged) return null;
+  const rewritten = { statements, single: placement.single };
+  // a one-table MySQL write through a path: as joins, which MariaDB plans by key (mysql-path-writes.ts)
+  return placedPaths ? pathWriteJoins(builder, scan.refs[0]!, rewritten, placedPaths, run.policy.policies) : rewritten;
 }
 
 /**

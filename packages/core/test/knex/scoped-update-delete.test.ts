@@ -145,7 +145,8 @@ forEachDialect('scoped Knex: update and delete', (tdb) => {
     if (dialect !== 'mysql') this.skip();
     const plain = t1(() => db('comments').where('id', 1).update({ body: 'y' }).toString());
     assert.doesNotMatch(plain, /ks_materialized/);
-    assert.match(plain, /`page_id` in \(select/);
+    // joined to the parent instead, as a hand-written write is (mysql-path-writes.ts)
+    assert.match(plain, /inner join `pages` as `ks_path_1` on `ks_path_1`.`id` = `comments`.`page_id`/);
     const joined = t1(() =>
       db('comments as c').join('pages as p', 'p.id', 'c.page_id').update({ 'c.body': 'x' }).toString(),
     );
