@@ -124,7 +124,19 @@ export type Source =
   | { readonly k: 'sub'; readonly sub: Select; readonly alias: string }
   | { readonly k: 'cte'; readonly name: string; readonly alias?: string }
   /** `fromRaw(raw)`: the raw names the source and its alias. */
-  | { readonly k: 'raw'; readonly raw: RawFrag; readonly alias: string };
+  | { readonly k: 'raw'; readonly raw: RawFrag; readonly alias: string }
+  /**
+   * A comma join, `from a, b` (a cross join that binds looser than JOIN: the ON clause of a later
+   * join sees the last item only, on PostgreSQL and MySQL): Knex's object form with several keys,
+   * `from({ a: 't1', b: sub })`, or its array form, `from(['t1', 't2'])`, whose items Knex
+   * aliases "0", "1", …
+   */
+  | { readonly k: 'comma'; readonly form: 'object' | 'array'; readonly items: readonly CommaItem[] };
+
+/** An item of a comma join: a table under its alias (the array form's is its index), or a derived table. */
+export type CommaItem =
+  | { readonly k: 'table'; readonly table: string; readonly alias: string; readonly schema?: string }
+  | { readonly k: 'sub'; readonly sub: Select; readonly alias: string };
 
 export type JoinKind = 'inner' | 'left' | 'right' | 'full' | 'cross';
 
@@ -374,7 +386,8 @@ export function* selectsIn(node: Read | Write): Generator<Select> {
     if ('query' in cte) yield* selectsIn(cte.query);
     else yield* fragsOfBindings(cte.raw);
   }
-  for (const source of [node.from, ...node.joins.map((j) => ('source' in j ? j.source : undefined))]) {
+  const items = node.from.k === 'comma' ? node.from.items : [];
+  for (const source of [node.from, ...items, ...node.joins.map((j) => ('source' in j ? j.source : undefined))]) {
     if (source?.k === 'sub') yield* selectsIn(source.sub);
     if (source?.k === 'raw') yield* fragsOfBindings(source.raw);
   }

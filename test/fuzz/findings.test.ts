@@ -152,6 +152,18 @@ forEachDialect('fuzz findings', (testDb) => {
     );
     assert.equal(deleted, 0);
   });
+
+  // F6 (fixed). A comma join (`from({ a0: 'tenants', a1: 'projects' })`, `from tenants as a0,
+  // projects as a1`) followed by a right or full join put the filters of every FROM item into
+  // that join's ON clause, where only the last comma item is in sight: PostgreSQL failed with
+  // 42P01 "invalid reference to FROM-clause entry for table a0". The items are now filtered as
+  // derived tables. Found by the fuzzer's comma joins (c10).
+  it('F6: a comma join followed by a right join runs', async () => {
+    const rows = await t1(() =>
+      db.from({ a0: 'tenants', a1: 'projects' }).rightJoin('tasks as t', 't.project_id', 'a1.id').select('t.id'),
+    );
+    assert.deepEqual(rows.map((r: { id: unknown }) => Number(r.id)).sort(), [101]);
+  });
 });
 
 forEachDialect('fuzz findings on the fuzz world', (testDb) => {

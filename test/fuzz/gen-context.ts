@@ -55,10 +55,13 @@ export type Expectation =
  * The attack classes of issue 21 a case exercises (`class:detail`), counted per run and
  * selectable with FUZZ_FOCUS. c1 upserts, c2 column-name case variants, c3 raw insert bodies
  * and raw key values, c4 raw fragments in builder slots, c5 identifier bindings in raws,
- * c6 table references in raw SQL text, c7 CTE names and aliases, c8 unbalanced raws; and c9
- * joins along FK paths, where a join may imply a path filter (implied-filters.ts) or may not.
+ * c6 table references in raw SQL text, c7 CTE names and aliases, c8 unbalanced raws; c9
+ * joins along FK paths, where a join may imply a path filter (implied-filters.ts) or may not;
+ * and c10 comma joins (`from({ a: 't1', b: 't2' })`, `from(['t1', 't2'])`) and subqueries
+ * that take an enclosing query's alias again or refer to its columns, qualified or not (where
+ * a filter placed by the name of its table's qualifier may bind to another query level).
  */
-export type AttackClass = 'c1' | 'c2' | 'c3' | 'c4' | 'c5' | 'c6' | 'c7' | 'c8' | 'c9';
+export type AttackClass = 'c1' | 'c2' | 'c3' | 'c4' | 'c5' | 'c6' | 'c7' | 'c8' | 'c9' | 'c10';
 
 const STRINGS = ['alpha', 'beta', 'design', 'open', 'done', 'todo', 'idea', 'u1', 'u2', 'looks good', 'zzz', ''];
 const INTS = [0, 1, 2, 3, 4, 5, 11, 12, 21, 31, 100, 101, 201, 300, 501, 1001];

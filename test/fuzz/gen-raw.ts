@@ -62,6 +62,12 @@ export const rawText = (x: Gen) => new RawText(x.chance(12));
 
 const ref = (c: ColRef) => (c.q ? `${c.q}.${c.col}` : c.col);
 
+/** A column in raw text: the qualifier quoted when it is not a bare word (the array form's "0"). */
+const textRef = (x: Gen, c: ColRef) => {
+  if (!/^\d/.test(c.q)) return ref(c);
+  return x.dialect === 'mysql' ? `\`${c.q}\`.${c.col}` : `"${c.q}".${c.col}`;
+};
+
 /** A minimal builder on a table, `select * from t`, for a `?` bound to a builder. */
 function selectAll(table: string): Select {
   return {
@@ -283,7 +289,7 @@ export function expr(
   const cols = columnsOfType(visible, ty);
   const roll = x.int(0, 9);
   if (roll < 3 && cols.length > 0) {
-    r.text(ref(x.pick(cols)));
+    r.text(textRef(x, x.pick(cols)));
     return;
   }
   if (roll < 5 && cols.length > 0) {
@@ -338,18 +344,18 @@ export function windowRaw(
 ): RawFrag {
   x.tag('c4', 'window raw');
   const r = rawText(x);
-  if (!rowNumber && x.chance(30)) r.text(`partition by ${ref(x.pick(visible))} `);
+  if (!rowNumber && x.chance(30)) r.text(`partition by ${textRef(x, x.pick(visible))} `);
   r.text('order by ');
   if (rowNumber) {
     outputsOrder.forEach((c, i) => {
       if (i > 0) r.text(', ');
-      r.text(ref(c));
+      r.text(textRef(x, c));
     });
     if (x.scopedRaw(30)) {
       r.text(', ');
       scalarSub(x, r, 'int', 100);
     }
-  } else if (x.chance(70)) r.text(ref(x.pick(visible)));
+  } else if (x.chance(70)) r.text(textRef(x, x.pick(visible)));
   else scalarSub(x, r, 'int', 40);
   return r.frag();
 }
@@ -365,7 +371,7 @@ export function jsonRaw(x: Gen, visible: readonly ColRef[]): { raw: RawFrag; ty:
   }
   r.text(x.dialect === 'pg' ? "jsonb_build_object('a', " : "json_object('a', ");
   const cols = columnsOfType(visible, ty);
-  if (cols.length > 0 && x.chance(60)) r.text(ref(x.pick(cols)));
+  if (cols.length > 0 && x.chance(60)) r.text(textRef(x, x.pick(cols)));
   else scalarSub(x, r, ty, 35);
   r.text(')');
   return { raw: r.frag(), ty };
@@ -435,7 +441,7 @@ export function groupRawFrag(x: Gen, groupBy: readonly ColRef[]): { raw: RawFrag
   groupBy.forEach((c, i) => {
     if (i > 0) r.text(', ');
     if (x.chance(50)) r.name(ref(c));
-    else r.text(ref(c));
+    else r.text(textRef(x, c));
   });
   if (x.scopedRaw(35)) {
     r.text(', ');
@@ -600,7 +606,7 @@ export function joinRawFrag(x: Gen, alias: string, visible: readonly ColRef[], s
     const pairs = cols.flatMap((c) => visible.filter((v) => v.ty === c.ty).map((v) => [c, v] as const));
     if (pairs.length > 0) {
       const [c, v] = x.pick(pairs);
-      r.text(` on ${ref(c)} = ${ref(v)}`);
+      r.text(` on ${textRef(x, c)} = ${textRef(x, v)}`);
     } else r.text(' on 1 = 1');
   }
   return { raw: r.frag(), cols };

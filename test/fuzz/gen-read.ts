@@ -4,6 +4,7 @@ import type {
   AggFn,
   CmpOp,
   ColRef,
+  CommaItem,
   Compound,
   Cte,
   Having,
@@ -23,6 +24,7 @@ import type {
   WindowFn,
 } from './ast';
 import { outputs } from './ast';
+import { genCommaShadow } from './gen-comma';
 import { columnsOfType, type Gen } from './gen-context';
 import { genPathJoins } from './gen-path-joins';
 import {
@@ -69,6 +71,8 @@ interface Level {
   readonly ctes: readonly CteInfo[];
   /** Qualifiers taken in this SELECT. */
   readonly used: Set<string>;
+  /** Columns of the enclosing queries' sources, whose aliases this SELECT may take again (c10). */
+  readonly shadow: readonly ColRef[];
 }
 
 const OPS: readonly CmpOp[] = ['=', '<>', '<', '>', '<=', '>='];
@@ -77,11 +81,43 @@ export function tableCols(table: string, q: string): ColRef[] {
   return (TABLE.get(table)?.columns ?? []).map((c) => ({ q, col: c.name, ty: c.ty, from: `${table}.${c.name}` }));
 }
 
-function tableSource(x: Gen, level: Level, tables: readonly string[]): Src {
-  const table = x.pick(tables);
-  const roll = x.int(0, 99);
+/**
+ * An alias of an enclosing query this SELECT may take again (c10), and the table under it when
+ * it is a table: the subquery's own `a` then hides the enclosing `a`, and a name the library
+ * placed by the qualifier `a` where `a` is not in sight would bind to the enclosing one. Mostly
+ * one whose columns include a deep table's FK column (`comments.task_id`), as in the review.
+ */
+function shadowTarget(x: Gen, level: Level): { q: string; table?: string } | undefined {
+  if (level.shadow.length === 0 || !x.chance(SHADOW_PERCENT)) return undefined;
+  const byQ = new Map<string, ColRef[]>();
+  for (const c of level.shadow) {
+    if (!/^\w+$/.test(c.q) || level.used.has(c.q)) continue;
+    byQ.set(c.q, [...(byQ.get(c.q) ?? []), c]);
+  }
+  if (byQ.size === 0) return undefined;
+  const qs = [...byQ.keys()];
+  const deep = qs.filter((q) => byQ.get(q)!.some((c) => c.col === 'task_id'));
+  const q = x.pick(deep.length > 0 && x.chance(60) ? deep : qs);
+  const cols = byQ.get(q)!;
+  const tables = new Set(cols.map((c) => c.from?.split('.')[0]));
+  const table = tables.size === 1 ? [...tables][0] : undefined;
+  return table && TABLE.get(table)?.columns.length === cols.length ? { q, table } : { q };
+}
+
+const SHADOW_PERCENT = 25;
+const COMMA_PERCENT = 8;
+const UNQUALIFIED_PERCENT = 15;
+
+function tableSource(x: Gen, level: Level, tables: readonly string[], needAlias = false): Src {
+  const shadow = shadowTarget(x, level);
+  const table =
+    shadow?.table !== undefined && tables.includes(shadow.table) && x.chance(75) ? shadow.table : x.pick(tables);
+  const roll = shadow ? 0 : x.int(0, 99);
   let alias: string | undefined;
-  if (roll < 60 || (roll < 90 && level.used.has(table))) alias = x.alias();
+  if (shadow) {
+    alias = shadow.q;
+    x.tag('c10', level.depth > 0 ? 'alias of an enclosing query taken again' : 'alias taken again');
+  } else if (roll < 60 || (roll < 90 && level.used.has(table))) alias = x.alias();
   else if (roll >= 90) {
     // an alias that is another table's name: filters must follow the alias, not the name
     const evil = TABLES.map((t) => t.name).filter((n) => n !== table && !level.used.has(n));
@@ -93,6 +129,7 @@ function tableSource(x: Gen, level: Level, tables: readonly string[]): Src {
       x.tag('c7', 'alias with a dot');
     }
   }
+  if (needAlias && alias === undefined) alias = x.alias();
   // the schema every database of the dialect has (MySQL's is the database: it differs per oracle)
   const schema = x.dialect !== 'mysql' && x.chance(10) ? (x.dialect === 'pg' ? 'public' : 'main') : undefined;
   const q = alias ?? (schema ? `${schema}.${table}` : table);
@@ -108,7 +145,61 @@ function tableSource(x: Gen, level: Level, tables: readonly string[]): Src {
   return { source, cols: tableCols(table, q), table, q };
 }
 
-function genSource(x: Gen, level: Level, inJoin = false): Src {
+/**
+ * A comma join (c10): `from({ a: 't1', b: 't2' })` (maybe a derived table among them) or
+ * `from(['t1', 't2'])`, the deep table (comments) often before the last item, where a join
+ * placed after the FROM could not see it.
+ */
+function genComma(
+  x: Gen,
+  level: Level,
+  tables: readonly string[],
+  tablesOnly: boolean,
+): { form: 'object' | 'array'; items: Src[] } {
+  const form = x.chance(30) ? 'array' : 'object';
+  const n = x.chance(90) ? 2 : 3;
+  const deepFirst = tables.includes('comments') && x.chance(35);
+  const items: Src[] = [];
+  for (let i = 0; i < n; i++) {
+    const pool = i === 0 && deepFirst ? ['comments'] : tables;
+    if (form === 'array') {
+      // Knex aliases the items "0", "1", …: an enclosing array form's "0" is hidden by this one's
+      const table = x.pick(pool);
+      const q = String(i);
+      const schema = x.dialect !== 'mysql' && x.chance(10) ? (x.dialect === 'pg' ? 'public' : 'main') : undefined;
+      level.used.add(q);
+      items.push({
+        source: { k: 'table', table, alias: q, ...(schema ? { schema } : {}) },
+        cols: tableCols(table, q),
+        table,
+        q,
+      });
+    } else if (!tablesOnly && level.depth < 2 && i > 0 && x.chance(15)) {
+      const placed = items.flatMap((s) => s.cols);
+      const sub = genSelect(x, { depth: level.depth + 1, ctes: level.ctes, shadow: [...level.shadow, ...placed] });
+      const alias = x.alias();
+      level.used.add(alias);
+      items.push({ source: { k: 'sub', sub, alias }, cols: outputs(sub).map((c) => ({ ...c, q: alias })), q: alias });
+      x.tag('c10', 'derived table in a comma join');
+    } else {
+      items.push(tableSource(x, level, pool, true));
+    }
+  }
+  x.tag('c10', `comma join (${form} form)${level.depth > 0 ? ' in a subquery' : ''}`);
+  if (items.slice(0, -1).some((s) => s.table === 'comments')) x.tag('c10', 'deep table before the last comma item');
+  return { form, items };
+}
+
+function commaSource(form: 'object' | 'array', items: readonly Src[]): Source {
+  const commaItems = items.map((s): CommaItem => {
+    if (s.source.k === 'sub') return { k: 'sub', sub: s.source.sub, alias: s.q };
+    const t = s.source as Extract<Source, { k: 'table' }>;
+    return { k: 'table', table: t.table, alias: s.q, ...(t.schema ? { schema: t.schema } : {}) };
+  });
+  return { k: 'comma', form, items: commaItems };
+}
+
+function genSource(x: Gen, level: Level, inJoin = false, placed: readonly ColRef[] = []): Src {
   const roll = x.int(0, 99);
   if (level.ctes.length > 0 && roll >= 85) {
     const cte = x.pick(level.ctes);
@@ -132,7 +223,8 @@ function genSource(x: Gen, level: Level, inJoin = false): Src {
     return { source, cols, q: alias };
   }
   if (level.depth < 2 && roll >= 75) {
-    const sub = genSelect(x, { depth: level.depth + 1, ctes: level.ctes });
+    // a derived table may take an alias of this query or an enclosing one again
+    const sub = genSelect(x, { depth: level.depth + 1, ctes: level.ctes, shadow: [...level.shadow, ...placed] });
     const alias = x.alias();
     level.used.add(alias);
     return { source: { k: 'sub', sub, alias }, cols: outputs(sub).map((c) => ({ ...c, q: alias })), q: alias };
@@ -198,7 +290,7 @@ function genJoin(x: Gen, level: Level, left: Src[], visible: readonly ColRef[]):
     return { join: { kind: 'raw', raw, alias }, src: { source: { k: 'raw', raw, alias }, cols, q: alias } };
   }
   const kind = x.pick(joinKinds(x));
-  const src = genSource(x, level, true);
+  const src = genSource(x, level, true, visible);
   if (kind === 'cross') return { join: { kind, source: src.source, on: [] }, src };
   // USING needs the column on both sides, and unambiguous on the left: only right after FROM
   if (left.length === 1 && x.chance(10)) {
@@ -256,9 +348,9 @@ export function genPred(x: Gen, cols: readonly ColRef[], ctx: PredContext): Pred
     case 'in':
       return { k: 'in', col, values: Array.from({ length: x.int(0, 3) }, () => x.value(col)), not: x.chance(25) };
     case 'inSub':
-      return { k: 'inSub', col, sub: sub({ shape: [col.ty], outer: cols }), not: x.chance(25) };
+      return { k: 'inSub', col, sub: sub({ shape: [col.ty], outer: cols, shadow: cols }), not: x.chance(25) };
     case 'exists':
-      return { k: 'exists', sub: sub({ outer: cols, correlate: true }), not: x.chance(30) };
+      return { k: 'exists', sub: sub({ outer: cols, shadow: cols, correlate: true }), not: x.chance(30) };
     case 'null':
       return { k: 'null', col, not: x.chance(50) };
     case 'between': {
@@ -329,6 +421,8 @@ interface SelectOptions {
   readonly scalar?: boolean;
   /** Columns of the enclosing query, for correlation. */
   readonly outer?: readonly ColRef[];
+  /** Columns of enclosing queries' sources, whose aliases this SELECT may take again (c10). */
+  readonly shadow?: readonly ColRef[];
   readonly correlate?: boolean;
   /** The top of a read: may order and limit. */
   readonly top?: boolean;
@@ -336,7 +430,7 @@ interface SelectOptions {
   readonly avoid?: readonly string[];
 }
 
-function genCtes(x: Gen, level: Omit<Level, 'used'>): { ctes: Cte[]; infos: CteInfo[] } {
+function genCtes(x: Gen, level: Omit<Level, 'used' | 'shadow'>): { ctes: Cte[]; infos: CteInfo[] } {
   const ctes: Cte[] = [];
   const infos: CteInfo[] = [...level.ctes];
   const n = x.chance(15) ? x.int(1, 2) : 0;
@@ -383,32 +477,68 @@ function genOrder(x: Gen): Order {
 
 export function genSelect(x: Gen, opts: SelectOptions): Select {
   const { ctes, infos } = opts.withCtes ? genCtes(x, opts) : { ctes: [], infos: [...opts.ctes] };
-  const level: Level = { depth: opts.depth, ctes: infos, used: new Set() };
+  const level: Level = { depth: opts.depth, ctes: infos, used: new Set(), shadow: opts.shadow ?? [] };
   const constrained = opts.shape !== undefined || opts.scalar === true;
   const avoid = new Set(opts.avoid ?? []);
   // a shaped select reads a base table that has every type it needs
   const fromTables = x.readTables.filter(
     (t) => !avoid.has(t) && (opts.shape ?? []).every((ty) => TABLE.get(t)?.columns.some((c) => c.ty === ty)),
   );
-  const from = constrained || avoid.size > 0 ? tableSource(x, level, fromTables) : genSource(x, level);
-  const sources: Src[] = [from];
+  const plain = constrained || avoid.size > 0;
+  const drawn = x.chance(COMMA_PERCENT) ? genComma(x, level, plain ? fromTables : x.readTables, plain) : undefined;
+  const comma = drawn?.items;
+  const from: Src = drawn
+    ? { source: commaSource(drawn.form, drawn.items), cols: drawn.items.flatMap((s) => s.cols), q: '' }
+    : plain
+      ? tableSource(x, level, fromTables)
+      : genSource(x, level);
+  const sources: Src[] = comma ? [...comma] : [from];
   const joins: Join[] = [];
   let visible = [...from.cols];
-  const joinCount = opts.scalar || avoid.size > 0 ? 0 : x.int(0, opts.depth === 0 ? 3 : 1);
+  // the ON clause of a join after a comma join sees its last item only (PostgreSQL, MySQL; SQLite
+  // reads `a, b join c` left to right)
+  let onVisible = comma && x.dialect !== 'sqlite' ? [...comma[comma.length - 1]!.cols] : visible;
+  // (a comma join is a cross product already: one join after it at most)
+  const joinCount = opts.scalar || avoid.size > 0 ? 0 : x.int(0, opts.depth === 0 && !comma ? 3 : 1);
   for (let i = 0; i < joinCount; i++) {
-    const { join, src } = genJoin(x, level, sources, visible);
+    const { join, src } = genJoin(x, level, sources, onVisible);
     joins.push(join);
     sources.push(src);
     visible = [...visible, ...src.cols];
+    onVisible = [...onVisible, ...src.cols];
   }
 
   const ctx: PredContext = { depth: opts.depth, ctes: infos, ...(opts.avoid ? { avoid: opts.avoid } : {}) };
   const where = genWhere(x, visible, ctx, 0, opts.depth === 0 ? 3 : 2);
-  if (opts.outer && opts.outer.length > 0 && (opts.correlate || opts.scalar || x.chance(30)) && x.int(0, 9) < 7) {
-    const outer = x.pick(opts.outer);
+  // the enclosing query's columns this level does not hide (an alias it took again names its own source)
+  const outerCols = (opts.outer ?? []).filter((c) => !level.used.has(c.q));
+  const shadowed = (opts.outer ?? []).some((c) => level.used.has(c.q));
+  if (outerCols.length > 0 && (opts.correlate || opts.scalar || x.chance(30)) && x.int(0, 9) < 7) {
+    // often one named like the deep table's FK column (comments.task_id), next to an alias taken again
+    const deep = outerCols.filter((c) => c.col === 'task_id');
+    const outer = x.pick(deep.length > 0 && x.chance(shadowed ? 60 : 20) ? deep : outerCols);
     const inner = columnsOfType(visible, outer.ty);
-    if (inner.length > 0)
+    if (inner.length > 0) {
       where.unshift({ or: false, pred: { k: 'cmpCol', col: x.pick(inner), op: '=', other: outer } });
+      if (shadowed) x.tag('c10', 'correlated past an alias taken again');
+    }
+  }
+  if (opts.outer && opts.outer.length > 0 && x.chance(UNQUALIFIED_PERCENT)) {
+    // an enclosing column by its bare name: one no source of this level has, and one source of
+    // the enclosing level only (else it is ambiguous there)
+    const here = new Set(visible.map((c) => c.col));
+    const times = new Map<string, number>();
+    for (const c of opts.outer) times.set(c.col, (times.get(c.col) ?? 0) + 1);
+    const bare = opts.outer.filter((c) => times.get(c.col) === 1 && !here.has(c.col));
+    if (bare.length > 0) {
+      const outer = x.pick(bare);
+      const inner = columnsOfType(visible, outer.ty);
+      if (inner.length > 0) {
+        const other: ColRef = { ...outer, q: '' };
+        where.push({ or: x.chance(20), pred: { k: 'cmpCol', col: x.pick(inner), op: '=', other } });
+        x.tag('c10', 'enclosing column unqualified');
+      }
+    }
   }
 
   let items: SelectItem[] = [];
@@ -447,16 +577,26 @@ export function genSelect(x: Gen, opts: SelectOptions): Select {
       ];
     }
   } else if (x.chance(10)) {
-    items = [{ k: 'star', q: from.q, cols: from.cols }];
+    const star = comma ? x.pick(comma) : from;
+    items = [{ k: 'star', q: star.q, cols: star.cols }];
     distinct = x.chance(15);
   } else {
     const n = x.int(1, 4);
     items = Array.from({ length: n }, (_, i) => ({ k: 'col', col: x.pick(visible), as: `o${i}` }));
+    // in a subquery, an output named as its column now and then: a derived table's `task_id`
+    // is an enclosing column named like the deep table's FK (c10)
+    if (opts.depth > 0 && x.chance(15)) {
+      items = items.map((item, i) =>
+        item.k === 'col' && items.findIndex((o) => o.k === 'col' && o.col.col === item.col.col) === i
+          ? { ...item, as: item.col.col }
+          : item,
+      );
+    }
     // MariaDB 10.11 evaluates a select-list subquery of a derived table on the null side of an
     // outer join (count() = 0 instead of NULL): a server bug, so MySQL keeps them at the top
     const subqueryItems = x.dialect === 'mysql' ? opts.depth === 0 : opts.depth < 2;
     if (subqueryItems && x.chance(12)) {
-      const sub = genSelect(x, { depth: opts.depth + 1, ctes: infos, scalar: true, outer: visible });
+      const sub = genSelect(x, { depth: opts.depth + 1, ctes: infos, scalar: true, outer: visible, shadow: visible });
       items.push({ k: 'sub', sub, as: `o${items.length}` });
     }
     if (subqueryItems && x.chance(7)) {
@@ -619,6 +759,7 @@ export function genRead(x: Gen): Read {
   if (roll >= 92) return rawCteRead(x, sub);
   if (roll >= 89 && !x.unscopedOnly) return genUnbalanced(x);
   if (roll >= 79 && !x.unscopedOnly) return genPathJoins(x);
+  if (roll >= 74 && !x.unscopedOnly) return genCommaShadow(x);
   if (x.chance(12)) return genCompound(x);
   return genSelect(x, { depth: 0, ctes: [], top: true, withCtes: true });
 }

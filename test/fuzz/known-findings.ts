@@ -2,7 +2,7 @@
 // the core fixes them. While one is open, a case of its shape may show its symptom (a database
 // error on the scoped side only, or rows missing from the scoped result) without failing the
 // run; any other outcome, extra rows above all, is still checked. Add an entry with its skipped
-// test; remove both when the fix lands. F1–F5 (docs/isolation.md) are fixed: none is open.
+// test; remove both when the fix lands. F1–F6 (docs/isolation.md) are fixed: none is open.
 import type { Case } from './cases';
 
 export interface KnownFinding {

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type {
   Binding,
   ColRef,
+  CommaItem,
   Having,
   Join,
   OnItem,
@@ -71,7 +72,14 @@ function payload(db: Db, row: Payload): Record<string, unknown> {
   return out;
 }
 
-function source(db: Db, s: Source): string | QB | Record<string, string> | Knex.Raw {
+function source(db: Db, s: Source): string | QB | Record<string, string | QB> | string[] | Knex.Raw {
+  if (s.k === 'comma') {
+    const item = (i: CommaItem) =>
+      i.k === 'sub' ? renderSelect(db, i.sub) : i.schema ? `${i.schema}.${i.table}` : i.table;
+    // the array form: Knex aliases its items by their index
+    if (s.form === 'array') return s.items.map((i) => item(i) as string);
+    return Object.fromEntries(s.items.map((i) => [i.alias, item(i)]));
+  }
   if (s.k === 'table') {
     const name = s.schema ? `${s.schema}.${s.table}` : s.table;
     if (s.alias && s.objectForm) return { [s.alias]: name };

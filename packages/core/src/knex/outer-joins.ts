@@ -47,6 +47,10 @@ export function derivedTable(run: CompileRun, client: ClientLike, ref: TableRef,
  * and a whole-row reference for every scoped table (an alias, or an unqualified name).
  */
 export function canKeepTables(builder: BuilderLike, refs: readonly TableRef[]): boolean {
+  // a comma join (`from a, b`): a later join's ON clause sees only its last item, so the items
+  // are filtered as derived tables instead
+  const table = builder._single.table;
+  if (Array.isArray(table) || (isPlainObject(table) && Object.keys(table).length > 1)) return false;
   for (const s of builder._statements) {
     if (s.grouping !== 'join') continue;
     const join = s as JoinClauseLike;
@@ -135,4 +139,8 @@ function clausesGroup(clauses: Clause[]): (this: { clauses: Clause[] }) => void 
 
 export function usesUsing(join: JoinClauseLike): boolean {
   return join.clauses.some((c) => c.type === 'onUsing');
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
