@@ -177,35 +177,58 @@ export async function verifyParents(
  * to tell a parent out of scope (CROSS_SCOPE_WRITE) from no matching row or a conflict left
  * alone (the result as the database gave it).
  */
-export async function sendCheckedWrite(
+export function sendCheckedWrite(
   client: ClientLike,
   connection: unknown,
   query: { sql?: string; response?: unknown },
   pending: PendingParentChecks,
   send: () => Promise<unknown>,
 ): Promise<unknown> {
-  if (pending.checks.length > 0) await verifyParents(client, connection, pending, query.sql);
+  if (pending.checks.length > 0) {
+    return verifyParents(client, connection, pending, query.sql).then(() =>
+      sendCarried(client, connection, query, pending, send),
+    );
+  }
+  return sendCarried(client, connection, query, pending, send);
+}
+
+/**
+ * The write, then the follow-up of the checks it carried. Promise callbacks rather than an async
+ * function: every write that carries its check comes through here, and with a scope open each
+ * promise also runs AsyncLocalStorage's hooks, so the one continuation it needs is all it makes.
+ */
+function sendCarried(
+  client: ClientLike,
+  connection: unknown,
+  query: { sql?: string; response?: unknown },
+  pending: PendingParentChecks,
+  send: () => Promise<unknown>,
+): Promise<unknown> {
   const after = pending.inStatement;
-  let result: unknown;
+  let sent: Promise<unknown>;
   try {
-    result = await send();
+    sent = send();
   } catch (error) {
-    const check = after && malformedKeyCheck(client, error, after.checks);
-    throw check ? couldNotVerify(check, error) : error;
+    sent = Promise.reject(error);
   }
-  if (after !== undefined) {
-    // an unknown count (a driver that answered otherwise) is verified too: fail closed
-    const affected = affectedRows(client, query);
-    // The condition is all or nothing (one row: its parent; a batch: every parent counted), so a
-    // write that touched any row had every parent in scope. Only none written needs telling apart
-    // (a parent out of scope, or no match, or every row a conflict left alone); fewer rows than
-    // sent is ignore()/merge() at work, and a check then, matching keys as text ('01' is not '1'),
-    // could call a written batch refused.
-    if (affected === undefined || affected === 0) {
-      await verifyParents(client, connection, { ...pending, checks: after.checks }, query.sql);
-    }
-  }
-  return result;
+  if (after === undefined) return sent;
+  return sent.then(
+    (result: unknown) => {
+      // an unknown count (a driver that answered otherwise) is verified too: fail closed
+      const affected = affectedRows(client, query);
+      // The condition is all or nothing (one row: its parent; a batch: every parent counted), so a
+      // write that touched any row had every parent in scope. Only none written needs telling apart
+      // (a parent out of scope, or no match, or every row a conflict left alone); fewer rows than
+      // sent is ignore()/merge() at work, and a check then, matching keys as text ('01' is not '1'),
+      // could call a written batch refused.
+      if (affected !== undefined && affected !== 0) return result;
+      return verifyParents(client, connection, { ...pending, checks: after.checks }, query.sql).then(() => result);
+    },
+    (error: unknown) => {
+      const check = malformedKeyCheck(client, error, after.checks);
+      throw check ? couldNotVerify(check, error) : error;
+    },
+  );
 }
 
 /** Every check, before the statement: a streamed write's rows are not counted. */

@@ -5,6 +5,7 @@
 import { isScopeError, ScopeError } from '../errors';
 import { scopeStorage } from '../scope-state';
 import { COMPILE_TOP_LEVEL, CREATED, ORIGIN, OVERRIDE, POLICY } from './builder-symbols';
+import { cachedStatementCompilerClass } from './cached-statement';
 import { CompileRun, callInRun, currentRun, type ScopedPolicy } from './compile-run';
 import { guardedInsertCompilerClass } from './guarded-insert';
 import { placeParentChecks } from './in-statement-checks';
@@ -16,6 +17,7 @@ import { rewriteBuilder } from './rewrite';
 import { refuseRawFindings } from './scope-refusals';
 import { type DialectToSQL, type ScopedBuilderFields, scopedBuilderClass } from './scoped-builder';
 import { parseTableName } from './table-refs';
+import { cachedWriteCompiler } from './write-cache';
 
 export { POLICY } from './builder-symbols';
 
@@ -123,9 +125,10 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
     override queryCompiler(builder: BuilderLike, bindings?: unknown[]): CompilerLike {
       if (!compilerClass) {
         // learnt on a blank builder (the dialect's compiler may warn about what a real one holds),
-        // with guarded inserts (guarded-insert.ts): it changes only a write its rewrite marks
-        compilerClass = guardedInsertCompilerClass(
-          super.queryCompiler(super.queryBuilder()).constructor as CompilerClass,
+        // with guarded inserts (guarded-insert.ts): it changes only a write its rewrite marks;
+        // and cached statements (cached-statement.ts): only for a write write-cache.ts answers
+        compilerClass = cachedStatementCompilerClass(
+          guardedInsertCompilerClass(super.queryCompiler(super.queryBuilder()).constructor as CompilerClass),
         );
       }
       const Compiler = compilerClass;
@@ -133,6 +136,11 @@ export function makeScopedClientClass(Base: ClientClass, policy: ScopedPolicy): 
       const outer = currentRun();
       // Inside a compile (the usual case): the dialect's own compiler, on the rewritten builder.
       if (outer) {
+        // a one-row FK-path write of a shape compiled before: its statement, with its values
+        if (builder === outer.statement) {
+          const cached = cachedWriteCompiler(this, Compiler, builder, bindings, outer);
+          if (cached !== undefined) return cached;
+        }
         const rewrite = rewriteBuilder(builder, outer);
         // the statement's own FK-path checks, collected by its rewrite, may travel inside it
         const placed =
