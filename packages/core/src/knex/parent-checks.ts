@@ -77,6 +77,7 @@ type CheckBuilder = BuilderLike & {
   from(t: string): CheckBuilder;
   whereIn(c: string, v: unknown[]): CheckBuilder;
   connection(c: unknown): CheckBuilder;
+  forShare(): CheckBuilder;
   then: PromiseLike<Array<Record<string, unknown>>>['then'];
 };
 
@@ -133,6 +134,10 @@ export async function verifyParents(
           .from(parent)
           .whereIn(keyColumn, wanted.slice(i, i + CHUNK))
           .connection(connection);
+        // MySQL/MariaDB: a locking read, as the INSERT … SELECT of a carried check and a foreign-key
+        // check are: it reads the latest committed parent (not an older snapshot of the transaction)
+        // and holds it until the transaction ends, so no other one moves it before the write
+        if (client.dialect === 'mysql') q.forShare();
         for (const row of await q) found.add(String(Object.values(row)[0]));
       }
     } catch (error) {

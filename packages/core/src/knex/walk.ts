@@ -3,6 +3,7 @@
 // checks each part is one the rewrite understands (classify.ts). Nested builders and callbacks
 // are not entered: Knex compiles them through the compiler seam, where they are walked in turn.
 // The one callback Knex runs inline, a join's `on(function)`, is run here on a scratch clause.
+
 import { types } from 'node:util';
 import { JOIN_CLAUSE_TYPES, JOIN_TYPES, unknownShape } from './classify';
 import {
@@ -15,6 +16,7 @@ import {
   registerBuilderBaseOf,
   type Statement,
 } from './knex-internals';
+import { carriesSqlString, SQL_STRING_VALUE } from './sql-string-values';
 
 export interface Walked {
   /** Every raw found, outermost first (the raws in a raw's bindings are read with it). */
@@ -46,7 +48,12 @@ class Walker implements Walked {
       this.raws.push(value);
       return;
     }
-    if (isBuilder(value) || isOpaqueValue(value)) return;
+    if (isBuilder(value)) return;
+    if (carriesSqlString(value)) {
+      this.unknown ??= SQL_STRING_VALUE;
+      return;
+    }
+    if (isOpaqueValue(value)) return;
     this.seen ??= new Set();
     if (this.seen.has(value)) return;
     this.seen.add(value);

@@ -12,6 +12,7 @@ import type { ScopeKey } from '../scope-values';
 import { INTERNAL_WRAPPER, ONLY_DIMENSIONS } from './builder-symbols';
 import type { CompileRun } from './compile-run';
 import { type BuilderLike, isRaw, type Statement } from './knex-internals';
+import { carriesSqlString } from './sql-string-values';
 import { isBareName } from './table-refs';
 
 /** A WHERE predicate of the shape: `column operator ?`, its `not` and its `and`/`or`. */
@@ -59,7 +60,11 @@ export function isBoundScalar(value: unknown): boolean {
       return true;
     case 'object':
       return (
-        value === null || (types.isDate(value) && Object.getPrototypeOf(value) === Date.prototype && !isRaw(value))
+        value === null ||
+        (types.isDate(value) &&
+          Object.getPrototypeOf(value) === Date.prototype &&
+          !isRaw(value) &&
+          !carriesSqlString(value))
       );
     default:
       return false;

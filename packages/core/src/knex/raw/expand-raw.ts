@@ -2,8 +2,10 @@
 // formatter splices it: `?` and `:x` bound to a raw or a ref (its SQL), `??` and `:x:` bound to
 // a string, an array or an object (identifiers, aliases), nested raws recursively. A builder or
 // callback bound anywhere stands as `(?)`: it is compiled, and filtered, through the compiler seam.
+
 import { types } from 'node:util';
 import { isBuilder, isRaw, type RawLike } from '../knex-internals';
+import { carriesSqlString, SQL_STRING_VALUE } from '../sql-string-values';
 import { isTrustedRaw } from './trust';
 
 export interface Expanded {
@@ -111,6 +113,7 @@ class Expander {
   parameter(value: unknown, depth: number): string {
     if (isBuilder(value) || typeof value === 'function') return SUBQUERY;
     if (isRaw(value)) return this.raw(value, depth + 1);
+    if (carriesSqlString(value)) this.problem = SQL_STRING_VALUE;
     return '?';
   }
 
