@@ -7,21 +7,17 @@ import assert from 'node:assert/strict';
 import { ALL, scope, trustRaw } from '@knex-scopes/core';
 import type { Knex } from 'knex';
 import { forEachDialect, type TestDb } from '../../../../test/support/databases';
-import { asTenant1, expectScopeError, makeScopes, plain, recordQueries, TABLES, useSeededDatabase } from './fixtures';
+import {
+  assertTenant1Only,
+  asTenant1,
+  expectScopeError,
+  makeScopes,
+  plain,
+  recordQueries,
+  TABLES,
+  useSeededDatabase,
+} from './fixtures';
 import { Comment } from './objection-models';
-
-/** Every string value of every row that names a tenant (`p3-t2`, `c4-t3`, …) names tenant 1. */
-function assertTenant1Only(rows: unknown): void {
-  const list = (Array.isArray(rows) ? rows : [rows]) as unknown[];
-  for (const row of list) {
-    const values = typeof row === 'object' && row !== null ? Object.values(row) : [row];
-    for (const v of values) {
-      if (typeof v === 'string' && /-t\d$/.test(v)) {
-        assert.match(v, /-t1$/, `a row of another tenant leaked: ${JSON.stringify(row)}`);
-      }
-    }
-  }
-}
 
 /** The schema a bare table name resolves to, as a column qualifier can name it. */
 function schemaOf(tdb: TestDb): string {

@@ -8,22 +8,17 @@ import assert from 'node:assert/strict';
 import { ALL, defineScopes, type ScopeEvent, scope } from '@knex-scopes/core';
 import type { Knex } from 'knex';
 import { forEachDialect, type TestDb } from '../../../../test/support/databases';
-import { col, expectScopeError, makeScopes, plain, recordQueries, TABLES, useSeededDatabase } from './fixtures';
+import {
+  assertTenant1Only,
+  col,
+  expectScopeError,
+  makeScopes,
+  plain,
+  recordQueries,
+  TABLES,
+  useSeededDatabase,
+} from './fixtures';
 import { Comment, Reply } from './objection-models';
-
-/** Every string value of every row that names a tenant (`r2-t2`, `ar3-t2`, …) names tenant 1. */
-function assertTenant1Only(rows: unknown): void {
-  const list = (Array.isArray(rows) ? rows : [rows]) as unknown[];
-  for (const row of list) {
-    const values = typeof row === 'object' && row !== null ? Object.values(row) : [row];
-    for (const v of values) {
-      if (typeof v === 'string' && /-t\d$/.test(v)) {
-        assert.match(v, /-t1$/, `a row of another tenant leaked: ${JSON.stringify(row)}`);
-      }
-      if (Array.isArray(v)) assertTenant1Only(v);
-    }
-  }
-}
 
 const JOIN_FORM =
   /inner join \(select comments\.id from comments where comments\.page_id in \(select pages\.id from pages where pages\.tenant_id (= \$\d+|in \([^)]*\))\)\) as ks_path_1 \(ks_key\)/;

@@ -149,3 +149,20 @@ export function useSeededDatabase(tdb: TestDb, when: 'once' | 'each', ready: (ba
 
 /** Runs `fn` as tenant 1, the tenant most tests speak for. */
 export const asTenant1 = <T>(fn: () => T) => scope({ tenant: 1 }, fn);
+
+/**
+ * Every string value of every row that names a tenant (`p3-t2`, `r2-t2`, …) names tenant 1; rows
+ * nested in a value (Objection's graphs) are read too.
+ */
+export function assertTenant1Only(rows: unknown): void {
+  const list = (Array.isArray(rows) ? rows : [rows]) as unknown[];
+  for (const row of list) {
+    const values = typeof row === 'object' && row !== null ? Object.values(row) : [row];
+    for (const v of values) {
+      if (typeof v === 'string' && /-t\d$/.test(v)) {
+        assert.match(v, /-t1$/, `a row of another tenant leaked: ${JSON.stringify(row)}`);
+      }
+      if (Array.isArray(v)) assertTenant1Only(v);
+    }
+  }
+}
