@@ -14,6 +14,30 @@ export interface ColRef {
 
 export type CmpOp = '=' | '<>' | '<' | '>' | '<=' | '>=';
 
+/** The objects a carrier of `toSqlString()` is (c11): mysql2.raw()'s shape, a typed array, a Date, a class instance. */
+export type SqlStringShape = 'object' | 'typed array' | 'Date' | 'class instance';
+
+/**
+ * A bound value with a `toSqlString()` method returning `sql` (c11): mysql2 (sql-escaper) writes
+ * what it returns into the SQL unescaped, at the top of a binding, in an array or a Set it
+ * expands, in a Map's or a plain object's values. `nest`: the carrier sits in such a container
+ * (beside `beside` in an array). Rendered to the real object by render.ts; refused by the core on
+ * every dialect (UNSUPPORTED_QUERY as a builder value, RAW_SQL_REFUSED as a raw's binding).
+ */
+export interface SqlStringValue {
+  readonly k: 'sqlString';
+  readonly shape: SqlStringShape;
+  readonly sql: string;
+  readonly nest?: 'array' | 'Set' | 'Map' | 'object';
+  readonly beside?: Scalar;
+}
+
+export const isSqlString = (v: unknown): v is SqlStringValue =>
+  typeof v === 'object' && v !== null && (v as { k?: unknown }).k === 'sqlString';
+
+/** A value bound by the builder: a scalar, or (c11) a carrier of `toSqlString()`. */
+export type BoundValue = Scalar | SqlStringValue;
+
 /**
  * A binding of a raw fragment. A string is a value behind `?`/`:x`, or a name behind `??`/`:x:`
  * (the fragment's SQL says which); the objects are Knex's other binding forms.
@@ -29,7 +53,9 @@ export type Binding =
   /** `knex.raw(sql, bindings)` as a binding (its own bindings nested). */
   | { readonly k: 'raw'; readonly frag: RawFrag }
   /** A builder, compiled (and filtered) in place. */
-  | { readonly k: 'sub'; readonly sub: Select };
+  | { readonly k: 'sub'; readonly sub: Select }
+  /** A value behind `?` carrying `toSqlString()` (c11). */
+  | SqlStringValue;
 
 /**
  * A raw fragment, `knex.raw(sql, bindings)`: positional (`?`, `??`) or named (`:x`, `:x:`)
@@ -43,17 +69,17 @@ export interface RawFrag {
   readonly oracleSql?: string;
 }
 
-/** A value written by an insert, update or merge: a scalar, or a raw expression. */
-export type WVal = Scalar | RawFrag;
+/** A value written by an insert, update or merge: a scalar, a raw expression, or (c11) a carrier of `toSqlString()`. */
+export type WVal = Scalar | RawFrag | SqlStringValue;
 export type Payload = Readonly<Record<string, WVal>>;
 
 export const isFrag = (v: unknown): v is RawFrag =>
   typeof v === 'object' && v !== null && (v as { k?: unknown }).k === 'frag';
 
 export type Pred =
-  | { readonly k: 'cmp'; readonly col: ColRef; readonly op: CmpOp; readonly value: Scalar }
+  | { readonly k: 'cmp'; readonly col: ColRef; readonly op: CmpOp; readonly value: BoundValue }
   | { readonly k: 'cmpCol'; readonly col: ColRef; readonly op: CmpOp; readonly other: ColRef }
-  | { readonly k: 'in'; readonly col: ColRef; readonly values: readonly Scalar[]; readonly not: boolean }
+  | { readonly k: 'in'; readonly col: ColRef; readonly values: readonly BoundValue[]; readonly not: boolean }
   | { readonly k: 'inSub'; readonly col: ColRef; readonly sub: Select; readonly not: boolean }
   | { readonly k: 'exists'; readonly sub: Select; readonly not: boolean }
   | { readonly k: 'null'; readonly col: ColRef; readonly not: boolean }
@@ -94,7 +120,7 @@ export interface WhereItem {
 
 export type OnItem =
   | { readonly k: 'cols'; readonly or: boolean; readonly left: ColRef; readonly op: CmpOp; readonly right: ColRef }
-  | { readonly k: 'val'; readonly or: boolean; readonly col: ColRef; readonly value: Scalar }
+  | { readonly k: 'val'; readonly or: boolean; readonly col: ColRef; readonly value: BoundValue }
   | { readonly k: 'in'; readonly or: boolean; readonly col: ColRef; readonly values: readonly Scalar[] }
   | { readonly k: 'null'; readonly or: boolean; readonly col: ColRef; readonly not: boolean }
   /** `on(col, op, raw)`. */

@@ -10,13 +10,13 @@ import { compareRows, minus, normRow } from './compare';
 import { knownFindings } from './known-findings';
 import type { FuzzDatabases } from './oracle-databases';
 import { type Outcome, settle, show } from './outcome';
-import { expectedRefusal, mustRefuse } from './refusals';
+import { expectedRefusal, hasSqlStringValue, mustRefuse, skipsOracle } from './refusals';
 import { readRows, renderRead, renderWrite } from './render';
 import { serverQuirk } from './server-quirks';
 import { type OwnedRow, partition, snapshot } from './snapshot';
 import type { FuzzStats } from './stats';
 import { type OracleScope, TABLE } from './world';
-import { beforeState, collides, oracleWrite, runWrite } from './write-run';
+import { beforeState, collides, oracleWrite, runWrite, type WriteRun } from './write-run';
 
 /** A symptom of an open finding (known-findings.ts) on a case of its shape: counted, not failed. */
 function tolerated(c: Case, dialect: string, symptom: 'scoped-error' | 'missing-rows', stats: FuzzStats) {
@@ -56,9 +56,19 @@ function fail(dbs: FuzzDatabases, c: Case, what: string): never {
   throw new CaseFailure(`${what}\n${sqlOf(dbs, c)}`);
 }
 
+/** A refusal seen: counted by code, and (c11) as a carrier of toSqlString() refused. */
+function refusal(c: Case, code: string, expected: boolean, stats: FuzzStats): void {
+  stats.refused(code, expected);
+  if (hasSqlStringValue(c)) stats.sqlStringsRefused++;
+}
+
+/** What a skipped oracle run stands for (skipsOracle): never compared, the case must be refused. */
+const NOT_RUN: Outcome = { kind: 'ok', rows: [] };
+
 export async function checkCase(dbs: FuzzDatabases, c: Case, stats: FuzzStats): Promise<void> {
   stats.cases++;
   stats.attack(c.tags);
+  if (hasSqlStringValue(c)) stats.sqlStrings++;
   if (c.op.k === 'read') {
     stats.reads++;
     await checkRead(dbs, c, c.op.q, stats);
@@ -81,17 +91,15 @@ async function checkRead(dbs: FuzzDatabases, c: Case, q: Read, stats: FuzzStats)
   const oracle = dbs.oracles[c.scope]!;
   const rows = (result: unknown) => readRows(q, dbs.dialect, result);
   const scoped = (db: Knex) => settle(() => scope(oracle.scope.values, () => renderRead(db, q).then(rows)));
-  // a dotted alias is refused before any SQL is sent; its oracle run is not needed, and the same
-  // SQL unscoped has taken MariaDB 10.11 down (the server closed every connection)
+  // a dotted alias, a value carrying toSqlString() (c11): refused before any SQL is sent; their
+  // oracle run is not needed, and unscoped it would do harm (skipsOracle)
   // which reads took a deep path as a join (PostgreSQL, path-joins.ts): the stats show the fuzzer reaches it
   const sent: string[] = [];
   const listen = (query: { sql: string }) => sent.push(query.sql);
   dbs.scoped.on('query', listen);
   const [first, o] = await Promise.all([
     scoped(dbs.scoped).finally(() => dbs.scoped.off('query', listen)),
-    c.expect.has('dotted-alias')
-      ? Promise.resolve<Outcome>({ kind: 'ok', rows: [] })
-      : settle(() => renderRead(oracle.knex, forOracle(q)).then(rows)),
+    skipsOracle(c) ? Promise.resolve(NOT_RUN) : settle(() => renderRead(oracle.knex, forOracle(q)).then(rows)),
   ]);
   let s = first;
   if (sent.some((sql) => sql.includes('ks_path_'))) stats.pathJoins++;
@@ -109,7 +117,7 @@ async function checkRead(dbs: FuzzDatabases, c: Case, q: Read, stats: FuzzStats)
     s = await scoped(dbs.scopedRerun);
   }
   if (s.kind === 'refused') {
-    stats.refused(s.code, expectedRefusal(c, s.code));
+    refusal(c, s.code, expectedRefusal(c, s.code), stats);
     if (expectedRefusal(c, s.code)) return;
     stats.mismatches++;
     fail(dbs, c, `a read was refused (${s.code}: ${s.message}); the oracle gave ${show(o)}`);
@@ -188,8 +196,12 @@ async function checkColocated(
  */
 async function checkUnbalanced(dbs: FuzzDatabases, c: Case, s: Outcome, o: Outcome, stats: FuzzStats): Promise<void> {
   if (s.kind === 'refused') {
-    stats.refused(s.code, true);
+    refusal(c, s.code, true, stats);
     return;
+  }
+  if (mustRefuse(c)) {
+    stats.leaks++;
+    fail(dbs, c, `a read that must be refused (${[...c.expect].join(', ')}) ran: ${show(s)}`);
   }
   if (o.kind !== 'ok') {
     stats.invalidQuery(o.code);
@@ -232,7 +244,9 @@ async function checkWrite(dbs: FuzzDatabases, c: Case, w: Write, stats: FuzzStat
   ]);
   const [s, o] = await Promise.all([
     runWrite(dbs.scoped, w, scopeDef.values),
-    runWrite(oracle.knex, oracleWrite(w, scopeDef.values), undefined),
+    skipsOracle(c)
+      ? Promise.resolve<WriteRun>({ outcome: NOT_RUN, after: undefined })
+      : runWrite(oracle.knex, oracleWrite(w, scopeDef.values), undefined),
   ]);
   const full0 = partition(fullBefore, scopeDef);
   const report = () => `scoped: ${show(s.outcome)}; oracle: ${show(o.outcome)}`;
@@ -255,7 +269,7 @@ async function checkWrite(dbs: FuzzDatabases, c: Case, w: Write, stats: FuzzStat
   // 2. A refusal is fine if it wrote nothing; note refusals of writes the oracle found harmless.
   if (s.outcome.kind === 'refused') {
     const expected = expectedRefusal(c, s.outcome.code);
-    stats.refused(s.outcome.code, expected);
+    refusal(c, s.outcome.code, expected, stats);
     if (s.after && (minus(fullBefore.map(key), s.after.map(key)).length > 0 || s.after.length !== fullBefore.length)) {
       stats.leaks++;
       fail(dbs, c, `a refused write changed the table (${report()})`);

@@ -1,8 +1,8 @@
 // Differential fuzzing of the scoped Knex (issue 7): random reads and writes run under a scope
 // on the full database must behave exactly as the same query, unscoped, on a database that
 // holds only what the scope may see. Bounded in `npm test`; `npm run fuzz -- --cases N --seed S`
-// for long runs. See docs/isolation.md. The attack classes of issue 21 (c1…c8, gen-raw.ts and
-// gen-write.ts) are counted per run; FUZZ_FOCUS=c5,c7 draws only cases of those classes, and
+// for long runs. See docs/isolation.md. The attack classes (c1…c11: gen-raw.ts, gen-write.ts,
+// gen-read.ts, gen-sql-string.ts…) are counted per run; FUZZ_FOCUS=c5,c7 draws only cases of those classes, and
 // FUZZ_KEEP_GOING=1 counts every failure per class (unshrunk) instead of shrinking the first.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

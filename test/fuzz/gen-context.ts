@@ -49,7 +49,11 @@ export type Expectation =
    * Raw text a reader may take for more than it is (a MySQL executable comment, a quote escaped
    * with a backslash): refusing it whatever it names is fail-closed.
    */
-  | 'raw-odd';
+  | 'raw-odd'
+  /** A builder value (WHERE, IN list, ON, SET, INSERT, merge) carrying `toSqlString()` (c11): UNSUPPORTED_QUERY. */
+  | 'sql-string'
+  /** A raw's `?` binding carrying `toSqlString()` (c11): RAW_SQL_REFUSED. */
+  | 'sql-string-binding';
 
 /**
  * The attack classes of issue 21 a case exercises (`class:detail`), counted per run and
@@ -59,9 +63,11 @@ export type Expectation =
  * joins along FK paths, where a join may imply a path filter (implied-filters.ts) or may not;
  * and c10 comma joins (`from({ a: 't1', b: 't2' })`, `from(['t1', 't2'])`) and subqueries
  * that take an enclosing query's alias again or refer to its columns, qualified or not (where
- * a filter placed by the name of its table's qualifier may bind to another query level).
+ * a filter placed by the name of its table's qualifier may bind to another query level); c11
+ * bound values carrying `toSqlString()`, which mysql2 splices into the SQL unescaped
+ * (gen-sql-string.ts).
  */
-export type AttackClass = 'c1' | 'c2' | 'c3' | 'c4' | 'c5' | 'c6' | 'c7' | 'c8' | 'c9' | 'c10';
+export type AttackClass = 'c1' | 'c2' | 'c3' | 'c4' | 'c5' | 'c6' | 'c7' | 'c8' | 'c9' | 'c10' | 'c11';
 
 const STRINGS = ['alpha', 'beta', 'design', 'open', 'done', 'todo', 'idea', 'u1', 'u2', 'looks good', 'zzz', ''];
 const INTS = [0, 1, 2, 3, 4, 5, 11, 12, 21, 31, 100, 101, 201, 300, 501, 1001];
@@ -81,6 +87,8 @@ export class Gen {
   readonly unscopedOnly: boolean;
   /** The case's scope, drawn first: upserts aim at rows inside it, or outside it. */
   scope: OracleScope['values'] | undefined;
+  /** A value carrying `toSqlString()` (c11) was placed: one per case, so its slot decides the code. */
+  sqlStringPlaced = false;
 
   constructor(
     private readonly g: fc.GeneratorValue,

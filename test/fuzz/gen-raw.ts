@@ -4,7 +4,8 @@
 // oracle, and one that reads a scoped table, which must be refused (`raw-scoped`).
 import { type Binding, type ColRef, outputs, type RawFrag, type Read, type Select, type Source } from './ast';
 import { columnsOfType, type Gen } from './gen-context';
-import { SCOPED_TABLES, TABLE, type Ty, UNSCOPED_TABLES } from './world';
+import { maybeSqlString } from './gen-sql-string';
+import { SCOPED_TABLES, type Scalar, TABLE, type Ty, UNSCOPED_TABLES } from './world';
 
 /** A raw fragment's SQL and bindings as they are built: positional (`?`, `??`) or named (`:x`, `:x:`). */
 export class RawText {
@@ -52,6 +53,11 @@ export class RawText {
       ...(oracleSql === undefined ? {} : { oracleSql }),
     };
   }
+}
+
+/** A `?` bound to `value`, or now and then (c11) to a value carrying `toSqlString()`: RAW_SQL_REFUSED. */
+function bindValue(x: Gen, r: RawText, value: Scalar, ty: Ty, name: string): RawText {
+  return r.value(maybeSqlString(x, ty, name, r.noObjects ? 'rawWhere' : 'raw') ?? value);
 }
 
 /** A fragment with no bindings. */
@@ -299,7 +305,7 @@ export function expr(
   if (roll < 7) {
     // selected, a bound value has no type on PostgreSQL (text): an integer is written inline
     if (selected && ty === 'int') r.text(String(x.int(0, 5)));
-    else r.value(ty === 'int' ? x.int(0, 5) : x.pick(['alpha', 'open', 'design', 'u1']));
+    else bindValue(x, r, ty === 'int' ? x.int(0, 5) : x.pick(['alpha', 'open', 'design', 'u1']), ty, 'raw binding');
     return;
   }
   scalarSub(x, r, ty, percent, avoid);
@@ -390,7 +396,7 @@ export function whereRawFrag(x: Gen, col: ColRef, avoid: readonly string[] = [])
     mention(x, r, fragTable(x, 30, avoid), x.chance(50) ? undefined : 'rq');
     r.text(')');
   } else if (roll < 8 || col.ty !== 'int') {
-    r.value(x.int(0, 3)).text(' < ');
+    bindValue(x, r, x.int(0, 3), 'int', 'whereRaw binding').text(' < ');
     scalarSub(x, r, 'int', 30, avoid);
   } else {
     // the old shape: a column in the ids of a table
@@ -410,7 +416,7 @@ export function inRawValues(
   x.tag('c4', 'whereIn raw');
   if (x.chance(50)) {
     const r = rawText(x);
-    r.value(x.value(col));
+    bindValue(x, r, x.value(col), col.ty, 'whereIn raw binding');
     return [r.frag(), x.value(col)];
   }
   const r = rawText(x);
@@ -426,7 +432,7 @@ export function inRawValues(
 export function havingRawFrag(x: Gen): RawFrag {
   x.tag('c4', 'havingRaw');
   const r = rawText(x);
-  if (x.chance(50)) return r.text('count(*) >= ').value(x.int(0, 2)).frag();
+  if (x.chance(50)) return bindValue(x, r.text('count(*) >= '), x.int(0, 2), 'int', 'havingRaw binding').frag();
   r.text('count(*) <= ');
   scalarSub(x, r, 'int', 40);
   r.text(' + 100');
@@ -507,12 +513,13 @@ export function writtenRaw(x: Gen, table: string, column: string, ty: Ty, update
   if (update && ty === 'int' && roll < 3) {
     // the raw form of an increment, by a number or by a count
     r.name(`${table}.${column}`).text(' + ');
-    if (x.chance(60)) r.value(x.pick([1, 2]));
+    if (x.chance(60)) bindValue(x, r, x.pick([1, 2]), 'int', 'raw increment binding');
     else scalarSub(x, r, 'int', 50, [table]);
     x.tag('c4', 'raw increment');
     return r.frag();
   }
-  if (roll < 6) return r.value(ty === 'int' ? x.int(0, 9) : x.pick(['new', 'x', 'todo'])).frag();
+  const name = update ? 'raw update value binding' : 'raw insert value binding';
+  if (roll < 6) return bindValue(x, r, ty === 'int' ? x.int(0, 9) : x.pick(['new', 'x', 'todo']), ty, name).frag();
   // MySQL refuses a subquery on the table being written
   scalarSub(x, r, ty, 45, [table]);
   return r.frag();
@@ -635,7 +642,7 @@ export function existsRawFrag(x: Gen, avoid: readonly string[] = []): RawFrag {
 export function boundRaw(x: Gen, n: number, avoid: readonly string[] = []): RawFrag {
   x.tag('c4', 'whereBetween raw');
   const r = rawText(x);
-  if (x.chance(60)) return r.value(n).frag();
+  if (x.chance(60)) return bindValue(x, r, n, 'int', 'whereBetween raw binding').frag();
   scalarSub(x, r, 'int', 35, avoid);
   r.text(` + ${n}`);
   return r.frag();
@@ -648,7 +655,7 @@ export function havingCmpFrags(x: Gen): { left: RawFrag; right: RawFrag } {
     .text(x.pick(['count(*)', 'count(1)']))
     .frag();
   const r = rawText(x);
-  if (x.chance(50)) r.value(x.int(0, 3));
+  if (x.chance(50)) bindValue(x, r, x.int(0, 3), 'int', 'having(raw) binding');
   else scalarSub(x, r, 'int', 40);
   return { left, right: r.frag() };
 }

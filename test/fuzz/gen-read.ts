@@ -51,6 +51,7 @@ import {
   whereRawFrag,
   windowRaw,
 } from './gen-raw';
+import { maybeSqlString, withSqlString } from './gen-sql-string';
 import { RELATIONS, SCOPED_TABLES, TABLE, TABLES, type Ty, UNSCOPED_TABLES } from './world';
 
 interface Src {
@@ -272,7 +273,7 @@ function genOn(x: Gen, src: Src, visible: readonly ColRef[], full: boolean): OnI
     const or = x.chance(30);
     const col = x.pick(all);
     const roll = x.int(0, 9);
-    if (roll < 3) items.push({ k: 'val', or, col, value: x.value(col) });
+    if (roll < 3) items.push({ k: 'val', or, col, value: maybeSqlString(x, col.ty, 'onVal', 'value') ?? x.value(col) });
     else if (roll < 6) items.push({ k: 'in', or, col, values: [x.value(col), x.value(col)] });
     else if (roll < 8) items.push({ k: 'null', or, col, not: x.chance(50) });
     else if (roll < 9) items.push({ k: 'valRaw', or, col, raw: exprFrag(x, col.ty, all, 30, 'onVal raw') });
@@ -345,8 +346,10 @@ export function genPred(x: Gen, cols: readonly ColRef[], ctx: PredContext): Pred
   const sub = (opts: Omit<SelectOptions, 'depth' | 'ctes'>) =>
     genSelect(x, { depth: ctx.depth + 1, ctes: ctx.ctes, avoid: ctx.avoid, ...opts });
   switch (ctx.depth >= 2 && (k === 'inSub' || k === 'exists' || k === 'group') ? 'cmp' : k) {
-    case 'in':
-      return { k: 'in', col, values: Array.from({ length: x.int(0, 3) }, () => x.value(col)), not: x.chance(25) };
+    case 'in': {
+      const values = Array.from({ length: x.int(0, 3) }, () => x.value(col));
+      return { k: 'in', col, values: withSqlString(x, values, col.ty, 'whereIn list'), not: x.chance(25) };
+    }
     case 'inSub':
       return { k: 'inSub', col, sub: sub({ shape: [col.ty], outer: cols, shadow: cols }), not: x.chance(25) };
     case 'exists':
@@ -404,7 +407,8 @@ export function genPred(x: Gen, cols: readonly ColRef[], ctx: PredContext): Pred
     default:
       break;
   }
-  return { k: 'cmp', col, op: x.int(0, 9) < 6 ? '=' : x.pick(OPS), value: x.value(col) };
+  const op = x.int(0, 9) < 6 ? '=' : x.pick(OPS);
+  return { k: 'cmp', col, op, value: maybeSqlString(x, col.ty, 'where value', 'where') ?? x.value(col) };
 }
 
 export function genWhere(x: Gen, cols: readonly ColRef[], ctx: PredContext, min: number, max: number): WhereItem[] {

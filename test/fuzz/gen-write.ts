@@ -7,6 +7,7 @@ import type { ColRef, Conflict, Payload, Returning, Write, WriteJoin, WVal } fro
 import type { Gen } from './gen-context';
 import { keyRaw, returningRaw, writtenRaw } from './gen-raw';
 import { genSelect, genWhere } from './gen-read';
+import { drawSqlString, type SqlStringSlot, sqlStringValue } from './gen-sql-string';
 import { MYSQL_UPSERT, SQLITE_MULTI_ROW_MERGE_WHERE } from './knex-release';
 import { DECLARATION, RELATIONS, SCOPED_TABLES, type Scalar, SEED, TABLE, TABLES, type TableDef } from './world';
 
@@ -149,6 +150,26 @@ function rawValues(x: Gen, table: TableDef, row: Record<string, WVal>, update: b
 
 const isObject = (v: unknown) => typeof v === 'object' && v !== null;
 
+/**
+ * c11: now and then a written value of a column that is neither a key nor in the declaration
+ * (a title, a body) replaced by a carrier of `toSqlString()`, whose SQL reads another tenant's
+ * row: refused as a builder value (UNSUPPORTED_QUERY), whatever the table.
+ */
+function sqlStringValues(x: Gen, table: TableDef, row: Record<string, WVal>, name: string, slot: SqlStringSlot): void {
+  if (!drawSqlString(x)) return;
+  const columns = table.columns.filter(
+    (c) =>
+      c.name in row &&
+      !isObject(row[c.name]) &&
+      !role(table.name, c.name) &&
+      !table.key.includes(c.name) &&
+      !table.fks.some((f) => f.column === c.name),
+  );
+  if (columns.length === 0) return;
+  const column = x.pick(columns);
+  row[column.name] = sqlStringValue(x, column.ty, name, slot);
+}
+
 /** c1: `merge({ … })` with explicit values: scope columns and path keys in scope, out of it, dangling. */
 function mergeValues(x: Gen, table: TableDef): Payload {
   // a key column moved by a merge mostly collides: rarely
@@ -167,6 +188,7 @@ function mergeValues(x: Gen, table: TableDef): Payload {
   }
   rawValues(x, table, values, true);
   caseVariants(x, table, [values], false);
+  sqlStringValues(x, table, values, 'merge value', 'value');
   return values;
 }
 
@@ -219,6 +241,7 @@ function genUpdateSet(x: Gen, table: TableDef): { set: Record<string, WVal>; inc
       }
     }
     rawValues(x, table, set, true);
+    sqlStringValues(x, table, set, 'update value', 'value');
     return { set, increment: { col, by: x.pick([1, 2, -1]) } };
   }
   if (n === 0) {
@@ -228,6 +251,7 @@ function genUpdateSet(x: Gen, table: TableDef): { set: Record<string, WVal>; inc
   }
   rawValues(x, table, set, true);
   caseVariants(x, table, [set], false);
+  sqlStringValues(x, table, set, 'update value', 'value');
   return { set };
 }
 
@@ -263,6 +287,7 @@ export function genWrite(x: Gen): Write {
     const rows: Record<string, WVal>[] = unique;
     for (const row of rows) rawValues(x, table, row, false);
     caseVariants(x, table, rows, true);
+    for (const row of rows) sqlStringValues(x, table, row, 'insert value', 'insert');
     const conflict = upsert ? genConflict(x, table) : undefined;
     // Knex before 3.3 would drop a multi-row SQLite merge's WHERE, the guard: core refuses it then
     const dropsGuard = x.dialect === 'sqlite' && !SQLITE_MULTI_ROW_MERGE_WHERE && rows.length > 1;

@@ -3,7 +3,7 @@
 // what was executed (shrunk counterexamples read as code).
 import type { Knex } from 'knex';
 import type { Read, Write } from './ast';
-import { renderRead, renderWrite } from './render';
+import { PRINTED, renderRead, renderWrite } from './render';
 
 const TEXT: unique symbol = Symbol('text');
 
@@ -15,6 +15,9 @@ function show(value: unknown): string {
   if (value !== null && (typeof value === 'object' || typeof value === 'function') && TEXT in value) {
     return (value as Recorded)[TEXT]();
   }
+  // a carrier of toSqlString() (c11): the code that makes it
+  const printed = value !== null && typeof value === 'object' ? PRINTED.get(value) : undefined;
+  if (printed !== undefined) return printed;
   if (typeof value === 'function') {
     const clause = chain('q');
     value.call(clause, clause);

@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import type {
   Binding,
+  BoundValue,
   ColRef,
   CommaItem,
   Having,
@@ -16,11 +17,12 @@ import type {
   Select,
   SelectItem,
   Source,
+  SqlStringValue,
   WhereItem,
   Write,
   WriteJoin,
 } from './ast';
-import { isFrag, outputs } from './ast';
+import { isFrag, isSqlString, outputs } from './ast';
 import { TABLE } from './world';
 
 type QB = Knex.QueryBuilder;
@@ -29,6 +31,58 @@ type Db = Knex;
 type Where = Knex.QueryBuilder;
 
 const ref = (c: ColRef) => (c.q ? `${c.q}.${c.col}` : c.col);
+
+/** An app's record type whose instances carry `toSqlString()` (c11). */
+class SqlStringCarrier {
+  constructor(private readonly sql: string) {}
+  toSqlString(): string {
+    return this.sql;
+  }
+}
+
+/** How printer.ts shows a rendered carrier of `toSqlString()`: as the code that makes it. */
+export const PRINTED = new WeakMap<object, string>();
+
+/** The carrier itself and the code that makes it. */
+function carrierOf(v: SqlStringValue): [object, string] {
+  const sql = v.sql;
+  const toSqlString = () => sql;
+  const method = `{ toSqlString: () => ${JSON.stringify(sql)} }`;
+  switch (v.shape) {
+    case 'object':
+      return [{ toSqlString }, method]; // what mysql2.raw(sql) returns
+    case 'typed array':
+      return [Object.assign(new Uint16Array(0), { toSqlString }), `Object.assign(new Uint16Array(0), ${method})`];
+    case 'Date':
+      return [Object.assign(new Date(0), { toSqlString }), `Object.assign(new Date(0), ${method})`];
+    case 'class instance':
+      return [new SqlStringCarrier(sql), `new SqlStringCarrier(${JSON.stringify(sql)})`];
+  }
+}
+
+/** The object a carrier of `toSqlString()` is (c11), in its container if it has one. */
+export function renderSqlString(v: SqlStringValue): unknown {
+  const [carrier, code] = carrierOf(v);
+  let value: object = carrier;
+  let text = code;
+  if (v.nest === 'array') {
+    value = [v.beside ?? null, carrier];
+    text = `[${JSON.stringify(v.beside ?? null)}, ${code}]`;
+  } else if (v.nest === 'Set') {
+    value = new Set([carrier]);
+    text = `new Set([${code}])`;
+  } else if (v.nest === 'Map') {
+    value = new Map([['k', carrier]]);
+    text = `new Map([["k", ${code}]])`;
+  } else if (v.nest === 'object') {
+    value = { k: carrier };
+    text = `{ k: ${code} }`;
+  }
+  PRINTED.set(value, text);
+  return value;
+}
+
+const bound = (v: BoundValue): unknown => (isSqlString(v) ? renderSqlString(v) : v);
 
 function binding(db: Db, b: Binding): unknown {
   if (b === null || typeof b !== 'object') return b;
@@ -43,6 +97,8 @@ function binding(db: Db, b: Binding): unknown {
       return renderFrag(db, b.frag);
     case 'sub':
       return renderSelect(db, b.sub);
+    case 'sqlString':
+      return renderSqlString(b);
   }
 }
 
@@ -68,7 +124,7 @@ function callRaw(target: object, or: boolean, method: string, db: Db, f: RawFrag
 
 function payload(db: Db, row: Payload): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) out[k] = isFrag(v) ? renderFrag(db, v) : v;
+  for (const [k, v] of Object.entries(row)) out[k] = isFrag(v) ? renderFrag(db, v) : bound(v);
   return out;
 }
 
@@ -100,13 +156,13 @@ export function applyWhere(db: Db, qb: Where, items: readonly WhereItem[]): void
   for (const { or, pred: p } of items) {
     switch (p.k) {
       case 'cmp':
-        call(qb, or, 'where', ref(p.col), p.op, p.value);
+        call(qb, or, 'where', ref(p.col), p.op, bound(p.value));
         break;
       case 'cmpCol':
         call(qb, or, 'whereColumn', ref(p.col), p.op, ref(p.other));
         break;
       case 'in':
-        call(qb, or, p.not ? 'whereNotIn' : 'whereIn', ref(p.col), [...p.values]);
+        call(qb, or, p.not ? 'whereNotIn' : 'whereIn', ref(p.col), p.values.map(bound));
         break;
       case 'inSub':
         call(qb, or, p.not ? 'whereNotIn' : 'whereIn', ref(p.col), renderSelect(db, p.sub));
@@ -157,7 +213,7 @@ export function applyWhere(db: Db, qb: Where, items: readonly WhereItem[]): void
 function applyOn(db: Db, j: Knex.JoinClause, items: readonly OnItem[]): void {
   for (const item of items) {
     if (item.k === 'cols') call(j, item.or, 'on', ref(item.left), item.op, ref(item.right));
-    else if (item.k === 'val') call(j, item.or, 'onVal', ref(item.col), '=', item.value);
+    else if (item.k === 'val') call(j, item.or, 'onVal', ref(item.col), '=', bound(item.value));
     else if (item.k === 'in') call(j, item.or, 'onIn', ref(item.col), [...item.values]);
     else if (item.k === 'null') call(j, item.or, item.not ? 'onNotNull' : 'onNull', ref(item.col));
     else if (item.k === 'colRaw') call(j, item.or, 'on', ref(item.left), item.op, renderFrag(db, item.raw));
@@ -338,7 +394,7 @@ export function rawInsertBody(table: string, rows: readonly Payload[], style: 'b
   const tuples = rows.map((row) => {
     const values = all.map((c) => {
       const v = row[c];
-      const value = v === undefined || isFrag(v) ? null : v;
+      const value = v === undefined || isFrag(v) || isSqlString(v) ? null : v;
       if (style === 'inline') return value === null ? 'null' : typeof value === 'number' ? String(value) : `'${value}'`;
       if (style === 'bound') {
         positional.push(value);

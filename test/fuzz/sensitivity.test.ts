@@ -3,10 +3,13 @@
 // leaks, the oracle is blind. SQLite only: the oracle logic is the same on every dialect.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { forEachDialect } from '../support/databases';
+import knex, { type Knex } from 'knex';
+import { type Dialect, forEachDialect } from '../support/databases';
 import type { Pred, Read, Select, WhereItem } from './ast';
-import { caseArbitrary } from './cases';
+import { caseArbitrary, printCase } from './cases';
 import { fuzzDialect } from './fuzz-run';
+import { expectedRefusal, hasSqlStringValue, mustRefuse, skipsOracle } from './refusals';
+import { renderRead, renderWrite } from './render';
 import { DECLARATION } from './world';
 
 const { comments: _forgotten, ...withoutComments } = DECLARATION;
@@ -100,4 +103,57 @@ describe('isolation fuzz: the generator draws the shape of the path-join leak of
     console.log(`      [fuzz] the 9a3b4cb leak's shape in ${hits} of ${cases.length} generated cases`);
     assert.ok(hits >= 30, `only ${hits} case(s) of the shape in ${cases.length}`);
   });
+});
+
+// c11: the core's refusal of values carrying toSqlString() cannot be weakened from here either
+// (docs/isolation.md has the numbers with carriesSqlString() made to answer false), so the test
+// pins that the generator keeps drawing them in every shape and slot kind, that each such case
+// must be refused with its slot's code and skips its oracle, and that plain Knex hands the
+// carrier to the driver (its compiled bindings hold it, at the top or inside an array, a Set, a
+// Map or a plain object: where mysql2 would splice it).
+
+/** Whether a compiled binding is, or holds where mysql2 expands it, an object with toSqlString(). */
+function holdsCarrier(value: unknown, depth = 0): boolean {
+  if (typeof value !== 'object' || value === null || depth > 3) return false;
+  if (typeof (value as { toSqlString?: unknown }).toSqlString === 'function') return true;
+  if (Array.isArray(value) || value instanceof Set) return [...value].some((v) => holdsCarrier(v, depth + 1));
+  if (value instanceof Map) return [...value.values()].some((v) => holdsCarrier(v, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  return Object.values(value).some((v) => holdsCarrier(v, depth + 1));
+}
+
+const CLIENTS: Record<Dialect, string> = { sqlite: 'better-sqlite3', pg: 'pg', mysql: 'mysql2' };
+
+describe('isolation fuzz: the generator draws values carrying toSqlString() (c11)', () => {
+  for (const dialect of ['sqlite', 'pg', 'mysql'] as const) {
+    it(`in every shape and slot kind, must-refuse, passed through by Knex (${dialect})`, () => {
+      const plain = knex({ client: CLIENTS[dialect], useNullAsDefault: true });
+      const cases = fc.sample(caseArbitrary(dialect), { numRuns: 3000, seed: 7 }).filter(hasSqlStringValue);
+      const shapes = new Set<string>();
+      let builder = 0;
+      let raw = 0;
+      for (const c of cases) {
+        for (const t of c.tags) if (t.startsWith('c11:')) shapes.add(t.slice(t.indexOf(': ') + 2).split(' in ')[0]!);
+        if (c.expect.has('sql-string')) builder++;
+        if (c.expect.has('sql-string-binding')) raw++;
+        assert.ok(mustRefuse(c) && skipsOracle(c), printCase(c));
+        const code = c.expect.has('sql-string') ? 'UNSUPPORTED_QUERY' : 'RAW_SQL_REFUSED';
+        assert.ok(expectedRefusal(c, code), printCase(c));
+        const built = c.op.k === 'read' ? renderRead(plain, c.op.q) : renderWrite(plain, c.op.w);
+        const sql = built.toSQL() as Knex.Sql | Knex.Sql[];
+        const bindings = (Array.isArray(sql) ? sql : [sql]).flatMap((q) => [...(q.bindings ?? [])]);
+        assert.ok(
+          bindings.some((b) => holdsCarrier(b)),
+          `not handed to the driver: ${printCase(c)}`,
+        );
+      }
+      console.log(
+        `      [fuzz] ${dialect}: values carrying toSqlString() in ${cases.length} of 3000 generated cases ` +
+          `(builder values ${builder}, raw bindings ${raw}; shapes: ${[...shapes].sort().join(', ')})`,
+      );
+      assert.ok(builder >= 30 && raw >= 10, `builder values ${builder}, raw bindings ${raw}`);
+      assert.deepEqual([...shapes].sort(), ['Date', 'class instance', 'object', 'typed array']);
+      void plain.destroy();
+    });
+  }
 });

@@ -29,7 +29,7 @@ export class FuzzStats {
   readonly questionable: Questionable[] = [];
   /** Unbalanced raws the scoped run failed on (a database error) where the oracle's superset ran. */
   failedClosed = 0;
-  /** Cases per attack class of issue 21 (c1…c8), and per shape (`c4:window raw`). */
+  /** Cases per attack class (c1…c11), and per shape (`c4:window raw`). */
   readonly classes = new Map<string, number>();
   readonly shapes = new Map<string, number>();
   /** FUZZ_KEEP_GOING=1: the failures, unshrunk, instead of stopping at the first. */
@@ -43,6 +43,9 @@ export class FuzzStats {
   colocated = 0;
   /** Scoped reads that sent a deep path as a join (PostgreSQL, path-joins.ts). */
   pathJoins = 0;
+  /** Cases with a value carrying toSqlString() (c11), and how many of them were refused (all must be). */
+  sqlStrings = 0;
+  sqlStringsRefused = 0;
   ms = 0;
 
   constructor(readonly dialect: string) {}
@@ -128,7 +131,8 @@ export function dialectLine(s: FuzzStats, seed: number): string {
     `invalid ${s.invalid} (${percent(s.invalidRate())}), collisions ${s.collisions}, ` +
     `questionable refusals ${s.questionable.length}, known findings hit: ${counts(s.known)}, ` +
     `server quirks rerun: ${counts(s.quirks)}, colocated reads ${s.colocated}, path joins ${s.pathJoins}, ` +
-    `unbalanced raws failed closed ${s.failedClosed}, issue-21 classes: ${byName(s.classes)}, ` +
+    `unbalanced raws failed closed ${s.failedClosed}, ` +
+    `toSqlString values refused ${s.sqlStringsRefused} of ${s.sqlStrings}, issue-21 classes: ${byName(s.classes)}, ` +
     `${(s.ms / 1000).toFixed(1)} s`
   );
 }
