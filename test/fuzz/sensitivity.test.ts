@@ -123,6 +123,10 @@ function holdsCarrier(value: unknown, depth = 0): boolean {
 }
 
 const CLIENTS: Record<Dialect, string> = { sqlite: 'better-sqlite3', pg: 'pg', mysql: 'mysql2' };
+const [knexMajor = 0, knexMinor = 0] = (require('knex/package.json') as { version: string }).version
+  .split('.')
+  .map(Number);
+const mergeWhereDropped = knexMajor < 3 || (knexMajor === 3 && knexMinor < 3);
 
 describe('isolation fuzz: the generator draws values carrying toSqlString() (c11)', () => {
   for (const dialect of ['sqlite', 'pg', 'mysql'] as const) {
@@ -139,6 +143,8 @@ describe('isolation fuzz: the generator draws values carrying toSqlString() (c11
         assert.ok(mustRefuse(c) && skipsOracle(c), printCase(c));
         const code = c.expect.has('sql-string') ? 'UNSUPPORTED_QUERY' : 'RAW_SQL_REFUSED';
         assert.ok(expectedRefusal(c, code), printCase(c));
+        // a Knex release that drops an upsert's merge().where() (knex#6185, before 3.3) drops its values too
+        if (c.expect.has('merge-where-dropped') && mergeWhereDropped) continue;
         const built = c.op.k === 'read' ? renderRead(plain, c.op.q) : renderWrite(plain, c.op.w);
         const sql = built.toSQL() as Knex.Sql | Knex.Sql[];
         const bindings = (Array.isArray(sql) ? sql : [sql]).flatMap((q) => [...(q.bindings ?? [])]);
