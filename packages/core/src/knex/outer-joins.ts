@@ -1,5 +1,6 @@
 // Right and full outer joins, where any table may be on a side that can be missing: a scoped
 // table is kept with presence-aware predicates (PostgreSQL), or replaced by a filtered derived table.
+
 import { ScopeError } from '../errors';
 import { INTERNAL_WRAPPER } from './builder-symbols';
 import type { CompileRun } from './compile-run';
@@ -7,6 +8,7 @@ import type { BuilderLike, Clause, ClientLike, JoinClauseLike, Statement } from 
 import { addOnClauses, type Placement } from './placement';
 import { type Filter, onPredicate, type PathSubquery, wherePredicate } from './predicates';
 import type { TableRef } from './table-refs';
+import { isPlainRecord } from './write-guards';
 
 // MariaDB/MySQL merge derived tables into the outer query, and then hit server bugs (missing
 // rows after a merge) and restrictions (reading a DELETE's target table): a LIMIT keeps a
@@ -50,7 +52,7 @@ export function canKeepTables(builder: BuilderLike, refs: readonly TableRef[]): 
   // a comma join (`from a, b`): a later join's ON clause sees only its last item, so the items
   // are filtered as derived tables instead
   const table = builder._single.table;
-  if (Array.isArray(table) || (isPlainObject(table) && Object.keys(table).length > 1)) return false;
+  if (Array.isArray(table) || (isPlainRecord(table) && Object.keys(table).length > 1)) return false;
   for (const s of builder._statements) {
     if (s.grouping !== 'join') continue;
     const join = s as JoinClauseLike;
@@ -139,8 +141,4 @@ function clausesGroup(clauses: Clause[]): (this: { clauses: Clause[] }) => void 
 
 export function usesUsing(join: JoinClauseLike): boolean {
   return join.clauses.some((c) => c.type === 'onUsing');
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }

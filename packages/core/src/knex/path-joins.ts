@@ -10,6 +10,7 @@
 // paging and lookups by key included. It keeps the same rows because a path's parent key is
 // unique (what a foreign key references; the doctor's PATH_KEY_NOT_UNIQUE), and the derived
 // table shows one column of an unlikely name, so the app's unqualified names bind as before.
+
 import type { DimensionRule, TablePolicy } from '../table-paths';
 import {
   type BuilderLike,
@@ -20,6 +21,7 @@ import {
   type Statement,
 } from './knex-internals';
 import type { Filter } from './predicates';
+import { isPlainRecord } from './write-guards';
 
 /** Builds the derived table `(<filtered parent keys>) as "<alias>" ("ks_key")`, or undefined (no cached template). */
 export type PathJoinTable = (
@@ -50,8 +52,8 @@ export function canJoinPaths(builder: BuilderLike, isStatement: boolean): boolea
 
 function isOneTable(table: unknown): boolean {
   if (typeof table === 'string') return !table.includes(',');
-  if (table === null || typeof table !== 'object' || Array.isArray(table) || isRaw(table) || isBuilder(table))
-    return false;
+  // the object form `{ alias: 'table' }` of one table; a raw, a builder or a list is not
+  if (!isPlainRecord(table)) return false;
   const values = Object.values(table);
   return values.length === 1 && typeof values[0] === 'string' && !values[0].includes(',');
 }
